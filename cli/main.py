@@ -1,0 +1,56 @@
+"""`orosync`: the one command-line entry point (sandboxes, local runtime, config, operations).
+
+Each subsystem owns its own argument parsing; this module only routes the first words of the command
+line to it, and imports it lazily so `orosync config validate` does not load the CDK or moto.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+USAGE = """usage: orosync COMMAND ...
+
+commands:
+  config validate PATH         check a config file; names each bad key and why
+  sandbox oro [options]        run the sandbox OroCommerce back-office API
+  sandbox cin7 [options]       run the sandbox Cin7 Core v2 API
+  local up --config PATH       run the service locally (embedded AWS, webhooks, queues, schedules)
+  demo [options]               start everything, place demo orders, print what happened, exit
+  redrive QUEUE [options]      move messages from a queue's DLQ back to the queue
+
+Run `orosync COMMAND [SUBCOMMAND] --help` for the options of one command.
+"""
+
+# (words) -> "module:function"; the function takes the remaining argv and returns an exit code.
+ROUTES: dict[tuple[str, ...], str] = {
+    ("config", "validate"): "cli.config_cmd:main",
+    ("sandbox", "oro"): "sandbox.oro.cli:main",
+    ("sandbox", "cin7"): "sandbox.cin7.cli:main",
+    ("local", "up"): "local.cli:main",
+    ("demo",): "local.demo:main",
+    ("redrive",): "cli.redrive_cmd:main",
+}
+
+
+def _resolve(target: str) -> Callable[[list[str]], int]:
+    module, func = target.split(":")
+    return getattr(import_module(module), func)  # type: ignore[no-any-return]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    for words, target in sorted(ROUTES.items(), key=lambda kv: -len(kv[0])):
+        if tuple(args[: len(words)]) == words:
+            return _resolve(target)(args[len(words) :])
+    print(f"orosync: unknown command {' '.join(args[:2])!r}\n", file=sys.stderr)
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

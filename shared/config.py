@@ -1,0 +1,308 @@
+"""The service configuration: one pydantic model, validated once at load, errors naming the bad key (DESIGN §9).
+
+Secrets are not part of the config: it only names the Secrets Manager entries that hold them.
+The same file drives the CDK stack (schedules, owners) and every function at run time
+(`OROSYNC_CONFIG` points at it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.errors import ConfigError
+
+CONFIG_ENV_VAR = "OROSYNC_CONFIG"
+
+_SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrderAction(StrEnum):
+    CREATE_AUTHORISED = "create_authorised"
+    CREATE_DRAFT = "create_draft"
+    HOLD = "hold"
+    VOID = "void"
+    IGNORE = "ignore"
+
+
+class PricingAuthority(StrEnum):
+    STOREFRONT = "storefront"
+    ERP = "erp"
+
+
+class SubOrderSide(StrEnum):
+    PARENT = "parent"
+    CHILDREN = "children"
+
+
+class PriceDirection(StrEnum):
+    ERP_TO_ORO = "erp_to_oro"
+    ORO_TO_ERP = "oro_to_erp"
+
+
+class Team(StrEnum):
+    FINANCE = "finance"
+    OPERATIONS = "operations"
+    ECOMMERCE = "ecommerce"
+    CUSTOMER_SERVICE = "customer_service"
+
+
+PositiveDecimal = Annotated[Decimal, Field(gt=0)]
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
+
+
+class OroEndpoint(_Strict):
+    base_url: AnyHttpUrl  # site root; the token URL is <base_url>/oauth2-token
+    admin_prefix: str = "admin"
+    page_size: int = Field(default=100, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Cin7Endpoint(_Strict):
+    base_url: AnyHttpUrl = AnyHttpUrl("https://inventory.dearsystems.com/ExternalApi/v2/")
+    page_limit: int = Field(default=1000, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Endpoints(_Strict):
+    oro: OroEndpoint
+    cin7: Cin7Endpoint = Cin7Endpoint()
+
+
+class Secrets(_Strict):
+    """Names of Secrets Manager entries. Each holds a JSON object (shape given per field)."""
+
+    oro_client: str = "orosync/oro-client"  # {"client_id": ..., "client_secret": ...}
+    oro_webhook: str = "orosync/oro-webhook"  # {"secret": ...}
+    cin7_orders: str = "orosync/cin7-orders"  # {"account_id": ..., "application_key": ...}
+    cin7_bulk: str | None = None  # a second API application for bulk flows (DESIGN §7)
+    max_age_seconds: int = Field(default=300, ge=0)
+
+
+class ErpApplication(_Strict):
+    """One Cin7 API application: its own 60-calls-a-minute limit, hence its own token bucket."""
+
+    secret: str  # which `secrets` entry holds its credentials: "cin7_orders" or "cin7_bulk"
+    calls_per_minute: int = Field(default=60, ge=1)
+    burst: int = Field(default=5, ge=1)  # tokens the bucket can hold beyond a steady drip
+    # Bulk flows (stock, prices, reconcile) only take a token while more than `reserve` remain.
+    reserve: int = Field(default=10, ge=0)
+    flows: tuple[str, ...]
+
+
+class Erp(_Strict):
+    applications: dict[str, ErpApplication] = Field(
+        default_factory=lambda: {
+            "orders": ErpApplication(
+                secret="cin7_orders",
+                flows=("orders", "fulfilment", "customers", "stock", "prices", "reconcile", "audit"),
+            )
+        }
+    )
+    default_location: str
+    sale_type: str = "Simple"
+
+    @model_validator(mode="after")
+    def _each_flow_once(self) -> Erp:
+        seen: dict[str, str] = {}
+        for name, app in self.applications.items():
+            for flow in app.flows:
+                if flow in seen:
+                    raise ValueError(f"flow {flow!r} is assigned to both {seen[flow]!r} and {name!r}")
+                seen[flow] = name
+        return self
+
+    def application_for(self, flow: str) -> str:
+        for name, app in self.applications.items():
+            if flow in app.flows:
+                return name
+        raise ConfigError(f"erp.applications: no application serves flow {flow!r}")
+
+
+class Orders(_Strict):
+    # Oro internalStatus -> action. Anything not listed is ignored (DESIGN §4.1 step 1).
+    status_policy: dict[str, OrderAction] = Field(
+        default_factory=lambda: {
+            "open": OrderAction.CREATE_AUTHORISED,
+            "pending": OrderAction.CREATE_DRAFT,
+            "cancelled": OrderAction.VOID,
+        }
+    )
+    sub_orders: SubOrderSide = SubOrderSide.CHILDREN
+    external_id_prefix: str = "oro:order:"
+
+    @field_validator("status_policy")
+    @classmethod
+    def _void_only_for_cancelled(cls, v: dict[str, OrderAction]) -> dict[str, OrderAction]:
+        for status, action in v.items():
+            if action is OrderAction.VOID and status != "cancelled":
+                raise ValueError(f"{status!r}: only 'cancelled' can map to 'void'")
+        return v
+
+
+class Tolerance(_Strict):
+    absolute: NonNegativeDecimal = Decimal("0.01")  # per base unit, in order currency
+    percent: NonNegativeDecimal = Decimal("0")
+
+
+class Pricing(_Strict):
+    authority: PricingAuthority = PricingAuthority.STOREFRONT
+    tolerance: Tolerance = Tolerance()
+
+
+class UnitMapping(_Strict):
+    """One Oro unit of one SKU: which ERP SKU it is sent as, and how many of that SKU's units it holds."""
+
+    erp_sku: str = Field(min_length=1, max_length=50)
+    factor: PositiveDecimal
+
+
+class Tax(_Strict):
+    # Oro tax code -> Cin7 tax rule name (matched exactly by Cin7).
+    rules: dict[str, str] = Field(default_factory=dict)
+    default_rule: str | None = None  # used for lines without a tax code; None = unmapped is an exception
+    tolerance: NonNegativeDecimal = Decimal("0.01")
+
+
+class PriceListMapping(_Strict):
+    oro_price_list_id: str
+    erp_tier: str  # Cin7 tier name, as in /ref/priceTier
+    direction: PriceDirection = PriceDirection.ERP_TO_ORO
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class StockBuffer(_Strict):
+    default: NonNegativeDecimal = Decimal("0")  # base units held back per SKU
+    percent: NonNegativeDecimal = Field(default=Decimal("0"), le=100)
+    per_sku: dict[str, NonNegativeDecimal] = Field(default_factory=dict)
+
+
+class Stock(_Strict):
+    locations: tuple[str, ...] = Field(min_length=1)
+    buffer: StockBuffer = StockBuffer()
+    units_carrying_inventory: tuple[str, ...] = ("each",)
+
+
+class Schedules(_Strict):
+    order_poll: str = "rate(5 minutes)"
+    order_poll_overlap_minutes: int = Field(default=10, ge=0)
+    stock_sync: str = "rate(15 minutes)"
+    fulfilment_poll: str = "rate(10 minutes)"
+    reconcile: str = "rate(1 hour)"
+
+    @field_validator("order_poll", "stock_sync", "fulfilment_poll", "reconcile")
+    @classmethod
+    def _expression(cls, v: str) -> str:
+        if not _SCHEDULE_RE.match(v):
+            raise ValueError(f"{v!r} is not an EventBridge schedule: use 'rate(N minutes)' or 'cron(...)'")
+        return v
+
+
+class Owner(_Strict):
+    email: str
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not _EMAIL_RE.match(v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
+class Config(_Strict):
+    service_name: str = Field(default="orosync", pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    endpoints: Endpoints
+    secrets: Secrets = Secrets()
+    erp: Erp
+    orders: Orders = Orders()
+    pricing: Pricing = Pricing()
+    # SKU -> {Oro unit code -> mapping}
+    units: dict[str, dict[str, UnitMapping]] = Field(default_factory=dict)
+    tax: Tax = Tax()
+    price_lists: tuple[PriceListMapping, ...] = ()
+    stock: Stock
+    schedules: Schedules = Schedules()
+    owners: dict[Team, Owner]
+
+    @field_validator("owners")
+    @classmethod
+    def _every_team_has_an_owner(cls, v: dict[Team, Owner]) -> dict[Team, Owner]:
+        missing = [t.value for t in Team if t not in v]
+        if missing:
+            raise ValueError(f"missing owner for {', '.join(missing)}")
+        return v
+
+    @model_validator(mode="after")
+    def _applications_name_known_secrets(self) -> Config:
+        for name, app in self.erp.applications.items():
+            if app.secret not in ("cin7_orders", "cin7_bulk"):
+                raise ValueError(f"erp.applications.{name}.secret: must be 'cin7_orders' or 'cin7_bulk'")
+            if getattr(self.secrets, app.secret) is None:
+                raise ValueError(f"erp.applications.{name}.secret: secrets.{app.secret} is not set")
+        return self
+
+    def unit_mapping(self, sku: str, unit: str) -> UnitMapping | None:
+        return self.units.get(sku, {}).get(unit)
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} problem(s)"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not part of the configuration)"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such config file")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {err}") from None
+    return parse_config(data, str(p))
+
+
+@lru_cache(maxsize=1)
+def config_from_env() -> Config:
+    """The config of a running function: loaded once per cold start from `OROSYNC_CONFIG`."""
+    path = os.environ.get(CONFIG_ENV_VAR)
+    if not path:
+        raise ConfigError(f"{CONFIG_ENV_VAR} is not set: it must point at the service config file")
+    return load_config(path)

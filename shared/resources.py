@@ -1,0 +1,142 @@
+"""The one source for the service's AWS resources: tables, queues, functions and schedules.
+
+The CDK stack (`infra/`) and the local runtime (`local/`) both build from these specs, so a queue's
+visibility timeout or a table's keys cannot differ between a laptop and production. Functions find
+their resources through the environment variables named here, never through hard-coded names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Fourteen days: the longest SQS retention, so the longest replay window (DLQ redrive). Idempotency
+# and intake records must outlive it (DESIGN §6).
+REPLAY_WINDOW_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str  # logical name, e.g. "state"
+    env_var: str  # environment variable carrying the physical table name
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    # (index name, partition key, sort key) for each global secondary index
+    indexes: tuple[tuple[str, str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str  # logical name, e.g. "orders"
+    env_var: str  # environment variable carrying the queue URL
+    consumer: str  # FunctionSpec.name of the function that consumes it
+    batch_size: int = 10
+    max_receive_count: int = 5  # receives before a message moves to the DLQ
+    retention_seconds: int = REPLAY_WINDOW_SECONDS
+    dlq_retention_seconds: int = REPLAY_WINDOW_SECONDS
+    max_batching_window_seconds: int = 0
+
+    @property
+    def dlq_key(self) -> str:
+        return f"{self.key}-dlq"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # API Gateway resource path, e.g. "/webhooks/oro"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    key: str  # logical name; the expression comes from the config (`schedules.<key>`)
+    default_expression: str
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # also the folder under functions/
+    description: str
+    timeout_seconds: int = 30
+    memory_mb: int = 256
+    routes: tuple[RouteSpec, ...] = ()
+    schedule: ScheduleSpec | None = None
+    # logical keys of the tables and queues the function uses (for env vars and IAM grants)
+    tables: tuple[str, ...] = ()
+    queues_produced: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=())  # config keys under `secrets` the function reads
+
+    @property
+    def handler(self) -> str:
+        return f"functions.{self.name}.handler.lambda_handler"
+
+
+# Visibility timeout must cover a whole batch of retries inside the function: AWS recommends at
+# least six times the function timeout for SQS event sources.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+TABLES: tuple[TableSpec, ...] = (
+    # Orders, bindings, step records, exceptions, watermarks, intake de-duplication, caches.
+    TableSpec(
+        key="state",
+        env_var="STATE_TABLE_NAME",
+        partition_key="pk",
+        sort_key="sk",
+        ttl_attribute="expires_at",
+        indexes=(("by_status", "gsi1pk", "gsi1sk"),),
+    ),
+    # The ERP rate budget: one token bucket item per ERP API application (DESIGN §7).
+    TableSpec(key="rate_budget", env_var="RATE_BUDGET_TABLE_NAME", partition_key="pk"),
+)
+
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec(key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5),
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="webhook_ingest",
+        description="Verifies, validates and enqueues OroCommerce webhooks; answers 202.",
+        timeout_seconds=10,
+        routes=(RouteSpec("POST", "/webhooks/oro"),),
+        tables=("state",),
+        queues_produced=("orders",),
+        secrets=("oro_webhook",),
+    ),
+    FunctionSpec(
+        name="order_poll",
+        description="Polls OroCommerce orders updated since the watermark (with overlap) and enqueues them.",
+        timeout_seconds=120,
+        schedule=ScheduleSpec(key="order_poll", default_expression="rate(5 minutes)"),
+        tables=("state",),
+        queues_produced=("orders",),
+        secrets=("oro_client",),
+    ),
+    FunctionSpec(
+        name="order_sync",
+        description="Creates each confirmed OroCommerce order once in the ERP, or holds it with a reason.",
+        timeout_seconds=60,
+        tables=("state", "rate_budget"),
+        secrets=("oro_client", "cin7_orders"),
+    ),
+)
+
+
+def table(key: str) -> TableSpec:
+    return next(t for t in TABLES if t.key == key)
+
+
+def queue(key: str) -> QueueSpec:
+    return next(q for q in QUEUES if q.key == key)
+
+
+def function(name: str) -> FunctionSpec:
+    return next(f for f in FUNCTIONS if f.name == name)
+
+
+def visibility_timeout_seconds(q: QueueSpec) -> int:
+    return VISIBILITY_TIMEOUT_FACTOR * function(q.consumer).timeout_seconds
+
+
+def dlq_env_var(q: QueueSpec) -> str:
+    return q.env_var.replace("_QUEUE_URL", "_DLQ_URL")

@@ -1,0 +1,57 @@
+"""The config model: the example is valid; bad keys are named with the reason."""
+
+from pathlib import Path
+
+import pytest
+
+from shared.config import load_config, parse_config
+from shared.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
+
+
+def _valid() -> dict:
+    import yaml
+
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def test_example_config_is_valid():
+    cfg = load_config(EXAMPLE)
+    assert cfg.unit_mapping("WID-100", "case").factor == 12
+    assert cfg.erp.application_for("orders") == "orders"
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d.update(bogus=1), "bogus: unknown key"),
+        (lambda d: d["units"]["WID-100"]["case"].update(factor=0), "units.WID-100.case.factor: Input should be greater than 0"),
+        (lambda d: d["pricing"].update(authority="customer"), "pricing.authority"),
+        (lambda d: d["schedules"].update(order_poll="every 5 minutes"), "schedules.order_poll: 'every 5 minutes' is not an EventBridge schedule"),
+        (lambda d: d["owners"].pop("finance"), "owners: missing owner for finance"),
+        (lambda d: d["orders"]["status_policy"].update(open="void"), "only 'cancelled' can map to 'void'"),
+        (lambda d: d["erp"]["applications"]["orders"].update(secret="cin7_bulk"), "secrets.cin7_bulk is not set"),
+        (lambda d: d["endpoints"]["oro"].update(base_url="not a url"), "endpoints.oro.base_url"),
+    ],
+)
+def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):
+    data = _valid()
+    mutate(data)
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "test.yaml")
+    assert expected in str(err.value)
+
+
+def test_config_that_is_not_a_mapping_is_rejected():
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        parse_config(["a"], "x.yaml")
+
+
+def test_missing_and_unparsable_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1,\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
