@@ -116,7 +116,7 @@ class Erp(_Strict):
     applications: dict[str, ErpApplication] = Field(
         default_factory=lambda: {
             "orders": ErpApplication(
-                secret="cin7_orders",
+                secret="cin7_orders",  # noqa: S106 - the name of a secrets entry, not a secret
                 flows=("orders", "fulfilment", "customers", "stock", "prices", "reconcile", "audit"),
             )
         }

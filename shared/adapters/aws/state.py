@@ -1,0 +1,399 @@
+"""The state table in DynamoDB: intake de-duplication, order progress and leases, bindings, exceptions,
+watermarks and the order timeline. One table, keyed `pk`/`sk` (see shared/resources.py).
+
+Every write that guards an external effect is conditional, so two workers (or a retry racing a redelivery)
+can never both believe they own the next step (DESIGN §6). Storage errors surface as `Transient`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.domain.exceptions_catalogue import exception_type
+from shared.errors import Transient
+from shared.resources import REPLAY_WINDOW_SECONDS, table
+
+# Intake and step records must outlive the longest replay (DLQ retention) with margin.
+RECORD_TTL_SECONDS = REPLAY_WINDOW_SECONDS + 7 * 24 * 3600
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class LeaseHeld(Transient):
+    """Another worker is processing the same entity right now; try again after `retry_after_seconds`."""
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message, system="state")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class StepConflict(Transient):
+    """The recorded step moved on under us (a concurrent worker); re-read and resume."""
+
+
+@dataclass
+class OrderState:
+    order_id: str
+    status: str = "new"  # new | ignored | held | synced | voided
+    step: str | None = None  # None | intent | header | lines
+    sale_id: str | None = None
+    content_hash: str | None = None
+    version: str | None = None
+    erp_status: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    customer_id: str | None = None
+    erp_customer_id: str | None = None
+
+    @classmethod
+    def from_item(cls, order_id: str, item: dict[str, Any] | None) -> OrderState:
+        if not item:
+            return cls(order_id)
+        return cls(
+            order_id=order_id,
+            status=item.get("status", "new"),
+            step=item.get("step"),
+            sale_id=item.get("sale_id"),
+            content_hash=item.get("content_hash"),
+            version=item.get("version"),
+            erp_status=item.get("erp_status"),
+            reasons=list(item.get("reasons", [])),
+            customer_id=item.get("customer_id"),
+            erp_customer_id=item.get("erp_customer_id"),
+        )
+
+
+class StateStore:
+    def __init__(self, table_name: str | None = None, *, dynamodb: Any = None) -> None:
+        name = table_name or os.environ[table("state").env_var]
+        self._table = (dynamodb or boto3.resource("dynamodb")).Table(name)
+        self._client = self._table.meta.client
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def _call(self, fn: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise
+            raise Transient(f"state table: {err.response['Error']['Code']}", system="dynamodb") from err
+        except BotoCoreError as err:
+            raise Transient(f"state table: {type(err).__name__}", system="dynamodb") from err
+
+    @staticmethod
+    def _is_condition_failure(err: ClientError) -> bool:
+        return err.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+    @staticmethod
+    def _expires(now: datetime) -> int:
+        return int(now.timestamp()) + RECORD_TTL_SECONDS
+
+    # -- intake de-duplication ------------------------------------------------------------------------
+    def claim_intake(self, entity: str, version: str, now: datetime, stale_after_seconds: int = 300) -> bool:
+        """True if this (entity, version) is new work. A claim whose enqueue never finished goes stale and
+        can be claimed again, so a crash between claim and enqueue loses nothing."""
+        try:
+            self._call(
+                self._table.put_item,
+                Item={
+                    "pk": f"intake#{entity}",
+                    "sk": version,
+                    "st": "claimed",
+                    "claimed_at": _iso(now),
+                    "expires_at": self._expires(now),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR (st = :claimed AND claimed_at < :stale)",
+                ExpressionAttributeValues={
+                    ":claimed": "claimed",
+                    ":stale": _iso(now - timedelta(seconds=stale_after_seconds)),
+                },
+            )
+            return True
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+
+    def mark_intake_enqueued(self, entity: str, version: str, message_id: str) -> None:
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"intake#{entity}", "sk": version},
+            UpdateExpression="SET st = :enq, message_id = :mid",
+            ExpressionAttributeValues={":enq": "enqueued", ":mid": message_id},
+        )
+
+    def release_intake(self, entity: str, version: str) -> None:
+        """Undo a claim whose enqueue failed, so the sender's retry is not mistaken for a duplicate."""
+        self._call(self._table.delete_item, Key={"pk": f"intake#{entity}", "sk": version})
+
+    # -- order progress -------------------------------------------------------------------------------
+    def get_order(self, order_id: str) -> OrderState:
+        item = self._call(
+            self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
+        ).get("Item")
+        return OrderState.from_item(order_id, item)
+
+    def acquire_lease(self, order_id: str, now: datetime, seconds: float) -> str:
+        """Exclusive right to work on the order until it expires; raises LeaseHeld otherwise."""
+        token = uuid.uuid4().hex
+        until = now + timedelta(seconds=seconds)
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"order#{order_id}", "sk": "state"},
+                # No TTL on order state: the binding must outlive any later update of the order.
+                UpdateExpression="SET lease_token = :t, lease_until = :u",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ExpressionAttributeValues={":t": token, ":u": _iso(until), ":now": _iso(now)},
+            )
+            return token
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
+            item = self._call(
+                self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
+            ).get("Item", {})
+            held_until = _parse_iso(item["lease_until"]) if "lease_until" in item else now
+            wait = max(1.0, (held_until - now).total_seconds())
+            raise LeaseHeld(f"order {order_id} is being processed by another worker", wait) from None
+
+    def release_lease(self, order_id: str, token: str) -> None:
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"order#{order_id}", "sk": "state"},
+                UpdateExpression="REMOVE lease_token, lease_until",
+                ConditionExpression="lease_token = :t",
+                ExpressionAttributeValues={":t": token},
+            )
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
+
+    def record_step(self, order_id: str, step: str, *, expect: str | None, token: str, **attrs: Any) -> None:
+        """Move the order to `step`, only if it is still at `expect` and we still hold the lease."""
+        names = {"#step": "step"}
+        values: dict[str, Any] = {":step": step, ":t": token}
+        sets = ["#step = :step"]
+        for i, (k, v) in enumerate(attrs.items()):
+            names[f"#a{i}"] = k
+            values[f":a{i}"] = v
+            sets.append(f"#a{i} = :a{i}")
+        if expect is None:
+            cond = "lease_token = :t AND attribute_not_exists(#step)"
+        else:
+            cond = "lease_token = :t AND #step = :expect"
+            values[":expect"] = expect
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"order#{order_id}", "sk": "state"},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=cond,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                raise StepConflict(
+                    f"order {order_id}: step is no longer {expect!r}", system="state"
+                ) from None
+            raise
+
+    def set_order_status(self, order_id: str, status: str, now: datetime, **attrs: Any) -> None:
+        names = {"#status": "status", "#g1": "gsi1pk", "#g2": "gsi1sk", "#upd": "updated_at"}
+        values: dict[str, Any] = {
+            ":status": status,
+            ":g1": f"orderstatus#{status}",
+            ":g2": _iso(now),
+            ":upd": _iso(now),
+        }
+        sets = ["#status = :status", "#g1 = :g1", "#g2 = :g2", "#upd = :upd"]
+        for i, (k, v) in enumerate(attrs.items()):
+            names[f"#a{i}"] = k
+            values[f":a{i}"] = v
+            sets.append(f"#a{i} = :a{i}")
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"order#{order_id}", "sk": "state"},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def orders_with_status(self, status: str) -> Iterator[OrderState]:
+        kwargs: dict[str, Any] = {
+            "IndexName": table("state").indexes[0][0],
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": f"orderstatus#{status}"},
+        }
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            for item in page.get("Items", []):
+                yield OrderState.from_item(item["pk"].removeprefix("order#"), item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- timeline -------------------------------------------------------------------------------------
+    def add_event(self, order_id: str, now: datetime, kind: str, **detail: Any) -> None:
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"order#{order_id}",
+                "sk": f"event#{_iso(now)}#{uuid.uuid4().hex[:6]}",
+                "kind": kind,
+                "detail": json.dumps(detail, default=str, sort_keys=True),
+                "expires_at": self._expires(now),
+            },
+        )
+
+    def timeline(self, order_id: str) -> list[dict[str, Any]]:
+        items = self._call(
+            self._table.query,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
+            ExpressionAttributeValues={":p": f"order#{order_id}", ":e": "event#"},
+        ).get("Items", [])
+        return [{"at": i["sk"].split("#")[1], "kind": i["kind"], **json.loads(i["detail"])} for i in items]
+
+    # -- bindings -------------------------------------------------------------------------------------
+    def get_customer_binding(self, storefront_customer_id: str) -> str | None:
+        item = self._call(
+            self._table.get_item, Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"}
+        ).get("Item")
+        return item["erp_customer_id"] if item else None
+
+    def put_customer_binding(self, storefront_customer_id: str, erp_customer_id: str, now: datetime) -> None:
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"customer#{storefront_customer_id}",
+                "sk": "binding",
+                "erp_customer_id": erp_customer_id,
+                "bound_at": _iso(now),
+            },
+        )
+
+    # -- named exceptions -----------------------------------------------------------------------------
+    def open_exception(self, code: str, entity: str, now: datetime, detail: str) -> None:
+        """One record per (type, entity): first seen, last seen, count. Never duplicated by retries."""
+        etype = exception_type(code)
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"exception#{code}#{entity}", "sk": "exception"},
+            UpdateExpression=(
+                "SET #st = :open, gsi1pk = :g1, gsi1sk = :g2, owner_team = :owner, blocks = :blocks, "
+                "detail = :detail, last_seen = :now, first_seen = if_not_exists(first_seen, :now) "
+                "ADD seen_count :one"
+            ),
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":open": "open",
+                ":g1": "exception#open",
+                ":g2": f"{etype.owner.value}#{code}#{entity}",
+                ":owner": etype.owner.value,
+                ":blocks": etype.blocks_order,
+                ":detail": detail,
+                ":now": _iso(now),
+                ":one": Decimal(1),
+            },
+        )
+
+    def close_exception(self, code: str, entity: str, now: datetime, resolution: str) -> bool:
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"exception#{code}#{entity}", "sk": "exception"},
+                UpdateExpression="SET #st = :closed, gsi1pk = :g1, closed_at = :now, resolution = :r",
+                ConditionExpression="#st = :open",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":closed": "closed",
+                    ":open": "open",
+                    ":g1": "exception#closed",
+                    ":now": _iso(now),
+                    ":r": resolution,
+                },
+            )
+            return True
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+
+    def open_exceptions(self) -> list[dict[str, Any]]:
+        items = self._call(
+            self._table.query,
+            IndexName=table("state").indexes[0][0],
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": "exception#open"},
+        ).get("Items", [])
+        out = []
+        for i in items:
+            _, code, entity = i["pk"].split("#", 2)
+            out.append(
+                {
+                    "code": code,
+                    "entity": entity,
+                    "owner": i["owner_team"],
+                    "count": int(i["seen_count"]),
+                    "first_seen": i["first_seen"],
+                    "last_seen": i["last_seen"],
+                    "detail": i["detail"],
+                }
+            )
+        return out
+
+    # -- watermarks -----------------------------------------------------------------------------------
+    def get_watermark(self, name: str) -> datetime | None:
+        item = self._call(
+            self._table.get_item, Key={"pk": f"watermark#{name}", "sk": "watermark"}, ConsistentRead=True
+        ).get("Item")
+        return _parse_iso(item["value"]) if item else None
+
+    def set_watermark(self, name: str, value: datetime) -> None:
+        """Only ever moves forward, even if two polls overlap."""
+        try:
+            self._call(
+                self._table.put_item,
+                Item={"pk": f"watermark#{name}", "sk": "watermark", "value": _iso(value)},
+                ConditionExpression="attribute_not_exists(pk) OR #v < :v",
+                ExpressionAttributeNames={"#v": "value"},
+                ExpressionAttributeValues={":v": _iso(value)},
+            )
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
+
+    # -- cached reference data (ERP catalogue lookups are not fetched per order) -----------------------
+    def get_cached(self, key: str, now: datetime) -> Any | None:
+        item = self._call(self._table.get_item, Key={"pk": f"cache#{key}", "sk": "cache"}).get("Item")
+        if not item or int(item["expires_at"]) < now.timestamp():
+            return None
+        return json.loads(item["data"], parse_float=Decimal)
+
+    def put_cached(self, key: str, data: Any, now: datetime, ttl_seconds: int) -> None:
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"cache#{key}",
+                "sk": "cache",
+                "data": json.dumps(data, default=str),
+                "expires_at": int(now.timestamp()) + ttl_seconds,
+            },
+        )

@@ -1,0 +1,161 @@
+"""The catalogue of named exceptions (DESIGN §5): the single source for handlers, CLI, alarms and the guide.
+
+An exception is a business problem that a person must look at, not a Python exception. Each type has an
+owner team, whether it blocks the order, how it resolves itself, and a one-paragraph runbook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Owner(StrEnum):
+    FINANCE = "finance"
+    OPERATIONS = "operations"
+    ECOMMERCE = "ecommerce"
+    CUSTOMER_SERVICE = "customer_service"
+
+
+@dataclass(frozen=True)
+class ExceptionType:
+    code: str
+    owner: Owner
+    blocks_order: bool
+    auto_resolves_when: str
+    runbook: str
+
+
+_TYPES = (
+    ExceptionType(
+        "CUSTOMER_UNMAPPED",
+        Owner.FINANCE,
+        True,
+        "the Oro account or one of its ancestors gets an ERP customer binding",
+        "The order's Oro account has no ERP customer, nor does any account above it. Find or create the "
+        "customer in the ERP (never twice: search by name first), then bind it with `orosync customers map`. "
+        "Held orders for the account are released automatically.",
+    ),
+    ExceptionType(
+        "CUSTOMER_PENDING_APPROVAL",
+        Owner.FINANCE,
+        False,
+        "finance clears the credit hold on the new ERP customer",
+        "A new Oro account was created in the ERP on credit hold. Review terms and clear the hold in the ERP.",
+    ),
+    ExceptionType(
+        "CUSTOMER_ON_HOLD",
+        Owner.FINANCE,
+        False,
+        "the ERP customer is taken off credit hold and the order is synced again",
+        "The ERP customer is on credit hold, so the sale was created as DRAFT and not authorised. Clear the "
+        "hold in the ERP and release the order, or cancel it in Oro.",
+    ),
+    ExceptionType(
+        "UOM_UNMAPPED",
+        Owner.OPERATIONS,
+        True,
+        "a unit mapping for the SKU and unit appears in the config",
+        "An order line uses an Oro unit (case, pallet…) with no mapping to an ERP SKU and factor. Add it under "
+        "`units.<SKU>.<unit>` in the config and deploy; held orders are released automatically.",
+    ),
+    ExceptionType(
+        "PRICE_MISMATCH",
+        Owner.FINANCE,
+        True,
+        "finance releases the order (accepting the storefront price) or the prices agree",
+        "In `erp` pricing mode a line's price differs from the customer's ERP tier beyond tolerance. Fix the "
+        "price list, or release with `orosync orders release ORDER --accept-storefront-price`.",
+    ),
+    ExceptionType(
+        "PRICE_DRIFT",
+        Owner.FINANCE,
+        False,
+        "the next order for the SKU and tier agrees",
+        "In `storefront` mode the Oro price was sent, but the ERP tier price differs beyond tolerance. Align the "
+        "Oro price list and the ERP tier so invoices and the storefront agree.",
+    ),
+    ExceptionType(
+        "TAX_MISMATCH",
+        Owner.FINANCE,
+        True,
+        "the tax code is mapped or the totals agree on the next run",
+        "A line's tax code has no ERP tax rule mapping, or the computed tax differs from the storefront's. Map "
+        "it under `tax.rules` and release the order.",
+    ),
+    ExceptionType(
+        "SKU_UNKNOWN",
+        Owner.ECOMMERCE,
+        True,
+        "the SKU appears in the ERP",
+        "An order line's SKU does not exist in the ERP. Create the product in the ERP or fix the Oro SKU.",
+    ),
+    ExceptionType(
+        "SKU_DRIFT",
+        Owner.ECOMMERCE,
+        False,
+        "the SKU exists on both sides",
+        "A SKU exists in one system and not the other; stock and prices for it cannot be synced.",
+    ),
+    ExceptionType(
+        "ORDER_ORPHANED",
+        Owner.OPERATIONS,
+        False,
+        "the order is synced, held or filtered with a reason",
+        "Reconciliation found a confirmed Oro order with no ERP sale and no reason; it was re-enqueued.",
+    ),
+    ExceptionType(
+        "ORDER_GHOST",
+        Owner.OPERATIONS,
+        False,
+        "the sale is bound to its Oro order",
+        "The ERP has a sale carrying this service's ExternalID but no binding here. Check for a manual copy.",
+    ),
+    ExceptionType(
+        "TOTAL_MISMATCH",
+        Owner.FINANCE,
+        False,
+        "the totals agree on the next reconciliation",
+        "The Oro order total and the ERP sale total differ. Compare lines, tax and freight.",
+    ),
+    ExceptionType(
+        "CANCEL_AFTER_FULFILMENT",
+        Owner.CUSTOMER_SERVICE,
+        False,
+        "a person handles the return or credit",
+        "The Oro order was cancelled after the ERP sale was (partly) fulfilled, so it cannot be voided. Arrange "
+        "a return or credit note with the customer.",
+    ),
+    ExceptionType(
+        "ERP_REJECTED",
+        Owner.OPERATIONS,
+        True,
+        "the order passes on its next run (after the data is fixed and the order released)",
+        "The ERP refused the sale with a data error (its message is in the detail). Fix the data it names "
+        "(product, customer, location, tax rule) and release the order with `orosync orders release`.",
+    ),
+    ExceptionType(
+        "STOCK_NEGATIVE",
+        Owner.OPERATIONS,
+        False,
+        "the ERP availability is no longer negative",
+        "The ERP reports negative availability for a SKU; Oro is sent 0. Correct the stock in the ERP.",
+    ),
+    ExceptionType(
+        "WEBHOOK_DISABLED",
+        Owner.OPERATIONS,
+        False,
+        "the webhook is active again",
+        "A webhook subscription was switched off by the sending system after failed deliveries. Re-enable it; "
+        "the scheduled poll covered the gap.",
+    ),
+)
+
+CATALOGUE: dict[str, ExceptionType] = {t.code: t for t in _TYPES}
+
+
+def exception_type(code: str) -> ExceptionType:
+    try:
+        return CATALOGUE[code]
+    except KeyError:
+        raise KeyError(f"{code!r} is not in the exceptions catalogue") from None

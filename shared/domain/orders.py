@@ -1,0 +1,110 @@
+"""The order as the domain sees it: storefront order in, ERP sale out. No system names, no wire formats."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_id: str
+    sku: str
+    name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal  # per storefront unit, in order currency
+    tax_code: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class StorefrontOrder:
+    id: str
+    identifier: str
+    status: str  # the storefront's internal status code, e.g. "open", "pending", "cancelled"
+    customer_id: str
+    currency: str
+    lines: tuple[OrderLine, ...]
+    updated_at: datetime
+    created_at: datetime | None = None
+    po_number: str | None = None
+    customer_user_id: str | None = None
+    subtotal: Decimal | None = None
+    total: Decimal | None = None
+    parent_id: str | None = None
+    sub_order_ids: tuple[str, ...] = ()
+    source_type: str | None = None  # e.g. "quotes", "shoppinglists"
+    ship_until: str | None = None
+
+    @property
+    def version(self) -> str:
+        return self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def content_hash(self) -> str:
+        """What the ERP sale is made of; an unchanged hash means nothing to send again."""
+        relevant = {
+            "status": self.status,
+            "customer_id": self.customer_id,
+            "currency": self.currency,
+            "po_number": self.po_number,
+            "lines": [asdict(line) for line in self.lines],
+        }
+        text = json.dumps(relevant, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class StorefrontCustomer:
+    id: str
+    name: str
+    parent_id: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ErpCustomer:
+    id: str
+    name: str
+    on_credit_hold: bool = False
+    price_tier: str | None = None
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    sku: str
+    name: str
+    quantity: Decimal  # in the ERP SKU's own unit
+    price: Decimal  # per ERP unit, rounded to the ERP's 4 decimals
+    tax_rule: str
+    tax: Decimal
+    total: Decimal  # quantity × price + tax, as the ERP validates it
+    rounding: Decimal = Decimal("0")  # storefront line total − quantity × price, kept visible
+
+
+@dataclass(frozen=True)
+class SaleDraft:
+    """Everything needed to create the ERP sale for one storefront order."""
+
+    external_id: str
+    customer_id: str
+    location: str
+    currency: str
+    lines: tuple[SaleLine, ...]
+    authorise: bool
+    customer_reference: str | None = None
+    note: str | None = None
+    additional_charges: tuple[SaleLine, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SaleRef:
+    id: str
+    has_lines: bool
+    status: str | None = None

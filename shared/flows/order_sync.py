@@ -1,0 +1,351 @@
+"""Order sync, storefront → ERP (DESIGN §4.1, §6): gate, resolve the customer, convert units, check tax,
+then create the ERP sale exactly once, or hold the order with named reasons.
+
+The create is a small state machine recorded in the state table under an exclusive lease:
+
+    (none) → header_pending → header_done → lines_pending → lines_done
+
+A step is recorded *before* the ERP call whose outcome could be lost (`*_pending`), so a retry that finds a
+pending step first looks in the ERP for what the lost call may have done, and adopts it. In steady state an
+order costs exactly two ERP calls: the sale header and its lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from shared.adapters.aws.state import OrderState, StateStore
+from shared.config import Config, OrderAction
+from shared.domain.gating import gate
+from shared.domain.orders import ErpCustomer, SaleDraft, SaleLine, StorefrontOrder
+from shared.domain.units import UnitRule, convert, money
+from shared.errors import Permanent
+from shared.observability import logger
+from shared.ports import Clock, Erp, Storefront
+
+# Exceptions this flow raises for an order; all of them close when the order next passes.
+ORDER_EXCEPTIONS = ("CUSTOMER_UNMAPPED", "UOM_UNMAPPED", "TAX_MISMATCH", "ERP_REJECTED", "CUSTOMER_ON_HOLD")
+CACHE_SECONDS = 900
+
+
+@dataclass
+class Hold:
+    code: str
+    detail: str
+
+
+@dataclass
+class OrderSyncResult:
+    order_id: str
+    outcome: str  # synced | draft | held | ignored | unchanged | voided
+    sale_id: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    erp_calls: int = 0
+
+
+class OrderSync:
+    def __init__(
+        self,
+        config: Config,
+        storefront: Storefront,
+        erp: Erp,
+        store: StateStore,
+        clock: Clock,
+        *,
+        lease_seconds: float = 90,
+    ) -> None:
+        self.config = config
+        self.storefront = storefront
+        self.erp = erp
+        self.store = store
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+
+    # -- entry point ----------------------------------------------------------------------------------
+    def run(self, order_id: str) -> OrderSyncResult:
+        calls_before = self.erp.calls
+        order = self.storefront.get_order(order_id)
+        token = self.store.acquire_lease(order_id, self.clock.now(), self.lease_seconds)
+        try:
+            result = self._run(order, token)
+        finally:
+            self.store.release_lease(order_id, token)
+        result.erp_calls = self.erp.calls - calls_before
+        logger.info(
+            "order processed",
+            extra={"order_id": order_id, "outcome": result.outcome, "erp_calls": result.erp_calls},
+        )
+        return result
+
+    def _event(self, order_id: str, kind: str, **detail: object) -> None:
+        self.store.add_event(order_id, self.clock.now(), kind, **detail)
+
+    def _run(self, order: StorefrontOrder, token: str) -> OrderSyncResult:
+        state = self.store.get_order(order.id)
+        decision = gate(order, self.config.orders.status_policy, self.config.orders.sub_orders)
+        self._event(
+            order.id, "gated", version=order.version, action=decision.action.value, reason=decision.reason
+        )
+
+        if decision.action is OrderAction.IGNORE:
+            if state.status != "synced":
+                self.store.set_order_status(order.id, "ignored", self.clock.now(), reasons=[decision.reason])
+            return OrderSyncResult(order.id, "ignored", state.sale_id, [decision.reason])
+        if decision.action is OrderAction.VOID:
+            return self._void(order, state)
+        if decision.action is OrderAction.HOLD:
+            return self._hold(order, [Hold("PENDING_APPROVAL", decision.reason)], exceptions=False)
+
+        authorise = decision.action is OrderAction.CREATE_AUTHORISED
+        if state.status in ("synced", "draft") and state.step == "lines_done":
+            return self._already_in_erp(order, state, authorise)
+
+        draft_or_holds = self._prepare(order, authorise)
+        if isinstance(draft_or_holds, list):
+            return self._hold(order, draft_or_holds)
+        draft, erp_customer = draft_or_holds
+        try:
+            sale_id = self._create_once(order, state, draft, token)
+        except Permanent as err:
+            return self._hold(order, [Hold("ERP_REJECTED", str(err))])
+        status = "synced" if draft.authorise else "draft"
+        self.store.set_order_status(
+            order.id,
+            status,
+            self.clock.now(),
+            sale_id=sale_id,
+            content_hash=order.content_hash(),
+            version=order.version,
+            erp_status="AUTHORISED" if draft.authorise else "DRAFT",
+            reasons=[],
+            customer_id=order.customer_id,
+            erp_customer_id=erp_customer.id,
+        )
+        self._close_exceptions(order.id, keep=("CUSTOMER_ON_HOLD",) if erp_customer.on_credit_hold else ())
+        if erp_customer.on_credit_hold and authorise:
+            self.store.open_exception(
+                "CUSTOMER_ON_HOLD",
+                f"order:{order.id}",
+                self.clock.now(),
+                f"ERP customer {erp_customer.name} is on credit hold: sale {sale_id} left as DRAFT",
+            )
+        self._event(
+            order.id, "bound", sale_id=sale_id, erp_status="AUTHORISED" if draft.authorise else "DRAFT"
+        )
+        return OrderSyncResult(order.id, status, sale_id)
+
+    # -- the outcomes ---------------------------------------------------------------------------------
+    def _hold(self, order: StorefrontOrder, holds: list[Hold], *, exceptions: bool = True) -> OrderSyncResult:
+        now = self.clock.now()
+        reasons = [f"{h.code}: {h.detail}" for h in holds]
+        if exceptions:
+            for h in holds:
+                self.store.open_exception(h.code, f"order:{order.id}", now, h.detail)
+        self.store.set_order_status(order.id, "held", now, reasons=reasons, version=order.version)
+        self._event(order.id, "held", reasons=reasons)
+        return OrderSyncResult(order.id, "held", None, reasons)
+
+    def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
+        if not state.sale_id:
+            reason = "cancelled before any ERP sale existed"
+            self.store.set_order_status(order.id, "ignored", self.clock.now(), reasons=[reason])
+            return OrderSyncResult(order.id, "ignored", None, [reason])
+        if state.status == "voided":
+            return OrderSyncResult(order.id, "unchanged", state.sale_id, ["already voided"])
+        self.erp.void_sale(state.sale_id)
+        self.store.set_order_status(order.id, "voided", self.clock.now(), version=order.version)
+        self._event(order.id, "voided", sale_id=state.sale_id)
+        return OrderSyncResult(order.id, "voided", state.sale_id)
+
+    def _already_in_erp(self, order: StorefrontOrder, state: OrderState, authorise: bool) -> OrderSyncResult:
+        if state.status == "draft" and authorise:
+            prepared = self._prepare(order, authorise=True)
+            if isinstance(prepared, list):
+                return self._hold(order, prepared)
+            draft, customer = prepared
+            if not draft.authorise:  # still on credit hold: stays DRAFT
+                return OrderSyncResult(order.id, "draft", state.sale_id, ["customer still on credit hold"])
+            assert state.sale_id is not None
+            self.erp.add_sale_lines(state.sale_id, draft)
+            self.store.set_order_status(
+                order.id,
+                "synced",
+                self.clock.now(),
+                erp_status="AUTHORISED",
+                content_hash=order.content_hash(),
+                version=order.version,
+            )
+            self._close_exceptions(order.id)
+            self._event(order.id, "authorised", sale_id=state.sale_id)
+            return OrderSyncResult(order.id, "synced", state.sale_id)
+        if state.content_hash == order.content_hash():
+            self._event(order.id, "unchanged", sale_id=state.sale_id)
+            return OrderSyncResult(order.id, "unchanged", state.sale_id)
+        self._event(order.id, "changed_after_sync", sale_id=state.sale_id, version=order.version)
+        return OrderSyncResult(order.id, "unchanged", state.sale_id, ["changed after sync: not re-sent"])
+
+    def _close_exceptions(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+        now = self.clock.now()
+        for code in ORDER_EXCEPTIONS:
+            if code not in keep:
+                self.store.close_exception(code, f"order:{order_id}", now, "order passed")
+
+    # -- preparing the sale ---------------------------------------------------------------------------
+    def _prepare(self, order: StorefrontOrder, authorise: bool) -> tuple[SaleDraft, ErpCustomer] | list[Hold]:
+        holds: list[Hold] = []
+        customer = self._resolve_customer(order.customer_id)
+        if customer is None:
+            holds.append(
+                Hold(
+                    "CUSTOMER_UNMAPPED",
+                    f"no ERP customer for storefront customer {order.customer_id} or its parents",
+                )
+            )
+        rates = self._tax_rates()
+        lines: list[SaleLine] = []
+        for line in order.lines:
+            mapping = self.config.unit_mapping(line.sku, line.unit)
+            if mapping is None:
+                holds.append(Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping"))
+                continue
+            rule_name = self.config.tax.rules.get(line.tax_code or "", None) if line.tax_code else None
+            rule_name = rule_name or (None if line.tax_code else self.config.tax.default_rule)
+            if rule_name is None or rule_name not in rates:
+                holds.append(
+                    Hold(
+                        "TAX_MISMATCH", f"line {line.line_id}: tax code {line.tax_code!r} has no ERP tax rule"
+                    )
+                )
+                continue
+            converted = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
+            tax = money(converted.line_total * rates[rule_name] / Decimal(100))
+            lines.append(
+                SaleLine(
+                    sku=converted.erp_sku,
+                    name=line.name,
+                    quantity=converted.quantity,
+                    price=converted.price,
+                    tax_rule=rule_name,
+                    tax=tax,
+                    total=converted.quantity * converted.price + tax,
+                    rounding=converted.rounding,
+                )
+            )
+        if holds or customer is None:
+            return holds
+        charges = tuple(
+            SaleLine(
+                "ROUNDING",
+                f"Rounding of {ln.sku} unit conversion",
+                Decimal(1),
+                ln.rounding,
+                ln.tax_rule,
+                Decimal(0),
+                ln.rounding,
+            )
+            for ln in lines
+            if ln.rounding != 0
+        )
+        draft = SaleDraft(
+            external_id=f"{self.config.orders.external_id_prefix}{order.id}",
+            customer_id=customer.id,
+            location=self.config.erp.default_location,
+            currency=order.currency,
+            lines=tuple(lines),
+            authorise=authorise and not customer.on_credit_hold,
+            customer_reference=order.po_number,
+            note=f"OroCommerce order {order.identifier}",
+            additional_charges=charges,
+        )
+        return draft, customer
+
+    def _resolve_customer(self, storefront_customer_id: str) -> ErpCustomer | None:
+        """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent)."""
+        seen: set[str] = set()
+        current: str | None = storefront_customer_id
+        while current and current not in seen:
+            seen.add(current)
+            erp_id = self.store.get_customer_binding(current)
+            customer = None
+            if erp_id is None:
+                sf_customer = self.storefront.get_customer(current)
+                if sf_customer.external_id:
+                    customer = self._erp_customer(sf_customer.external_id)
+                    if customer is not None:
+                        self.store.put_customer_binding(current, customer.id, self.clock.now())
+                if customer is None:
+                    current = sf_customer.parent_id
+                    continue
+            else:
+                customer = self._erp_customer(erp_id)
+            if customer is not None:
+                if current != storefront_customer_id:
+                    self.store.put_customer_binding(storefront_customer_id, customer.id, self.clock.now())
+                return customer
+            current = None
+        return None
+
+    def _erp_customer(self, erp_customer_id: str) -> ErpCustomer | None:
+        now = self.clock.now()
+        cached = self.store.get_cached(f"erp:customer:{erp_customer_id}", now)
+        if cached is not None:
+            return ErpCustomer(**cached) if cached else None
+        customer = self.erp.get_customer(erp_customer_id)
+        self.store.put_cached(
+            f"erp:customer:{erp_customer_id}",
+            customer.__dict__ if customer else {},
+            now,
+            CACHE_SECONDS,
+        )
+        return customer
+
+    def _tax_rates(self) -> Mapping[str, Decimal]:
+        now = self.clock.now()
+        cached = self.store.get_cached("erp:tax_rates", now)
+        if cached is not None:
+            return {k: Decimal(str(v)) for k, v in cached.items()}
+        rates = dict(self.erp.tax_rates())
+        self.store.put_cached("erp:tax_rates", {k: str(v) for k, v in rates.items()}, now, CACHE_SECONDS)
+        return rates
+
+    # -- exactly once ---------------------------------------------------------------------------------
+    def _create_once(self, order: StorefrontOrder, state: OrderState, draft: SaleDraft, token: str) -> str:
+        step, sale_id = state.step, state.sale_id
+        if step is None:
+            self.store.record_step(
+                order.id, "header_pending", expect=None, token=token, version=order.version
+            )
+            step = "header_pending"
+            sale_id = self.erp.create_sale(draft)
+            self._event(order.id, "erp_sale_created", sale_id=sale_id)
+        elif step == "header_pending":
+            # The last attempt's create may have landed without us hearing back: look before creating.
+            found = self.erp.find_sale(draft.external_id)
+            if found is not None and found.has_lines:
+                self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
+                self.store.record_step(order.id, "lines_done", expect=step, token=token, sale_id=found.id)
+                return found.id
+            if found is not None:
+                sale_id = found.id
+                self._event(order.id, "erp_sale_adopted", sale_id=sale_id, has_lines=False)
+            else:
+                sale_id = self.erp.create_sale(draft)
+                self._event(order.id, "erp_sale_created", sale_id=sale_id)
+        elif step == "lines_pending":
+            found = self.erp.find_sale(draft.external_id)
+            if found is not None and found.has_lines:
+                self._event(order.id, "erp_lines_adopted", sale_id=found.id)
+                self.store.record_step(order.id, "lines_done", expect=step, token=token)
+                return found.id
+        if step == "header_pending":
+            self.store.record_step(order.id, "lines_pending", expect=step, token=token, sale_id=sale_id)
+        if sale_id is None:
+            raise Permanent(f"order {order.id}: step {step!r} has no sale id recorded", system="state")
+        self.erp.add_sale_lines(sale_id, draft)
+        self._event(
+            order.id, "erp_lines_added", sale_id=sale_id, lines=len(draft.lines), authorise=draft.authorise
+        )
+        self.store.record_step(order.id, "lines_done", expect="lines_pending", token=token)
+        return sale_id

@@ -1,0 +1,60 @@
+"""What every function builds once per cold start: config, clock, state store, queues, clients.
+
+Built lazily on first use (imports have no side effects), then reused by every invocation of the
+same execution environment. Tests reset it with `Runtime.reset()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any, ClassVar
+
+from shared.adapters.aws.queue import SqsQueue
+from shared.adapters.aws.secrets import get_secret_json
+from shared.adapters.aws.state import StateStore
+from shared.config import Config, config_from_env
+from shared.resources import queue
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    _current: ClassVar[Runtime | None] = None
+
+    @classmethod
+    def get(cls) -> Runtime:
+        if cls._current is None:
+            cls._current = cls()
+        return cls._current
+
+    @classmethod
+    def reset(cls) -> None:
+        config_from_env.cache_clear()
+        cls._current = None
+
+    @cached_property
+    def config(self) -> Config:
+        return config_from_env()
+
+    @cached_property
+    def clock(self) -> SystemClock:
+        return SystemClock()
+
+    @cached_property
+    def state(self) -> StateStore:
+        return StateStore()
+
+    @cached_property
+    def orders_queue(self) -> SqsQueue:
+        return SqsQueue(env_var=queue("orders").env_var)
+
+    def secret(self, key: str, *required: str) -> dict[str, Any]:
+        """A secret named by `config.secrets.<key>`, cached by Powertools for `max_age_seconds`."""
+        name = getattr(self.config.secrets, key)
+        return get_secret_json(name, required_keys=required, max_age=self.config.secrets.max_age_seconds)
