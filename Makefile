@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONFIG ?= config/example.yaml
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: venv run test test-fast lint synth deploy bench clean
+.PHONY: venv run test lint synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,6 @@ synth: $(STAMP) node_modules/.bin/cdk
 deploy: $(STAMP) node_modules/.bin/cdk
 	PATH=$(CURDIR)/$(BIN):$$PATH node_modules/.bin/cdk deploy -c config=$(CONFIG)
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules .pytest_cache .build

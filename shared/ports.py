@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shared.domain.orders import ErpCustomer, SaleDraft, SaleRef, StorefrontCustomer, StorefrontOrder
+from shared.domain.orders import (
+    ErpCustomer,
+    OrderVersion,
+    SaleDraft,
+    SaleRef,
+    StorefrontCustomer,
+    StorefrontOrder,
+)
 
 
 class Clock(Protocol):
@@ -19,7 +26,7 @@ class Storefront(Protocol):
 
     def get_customer(self, customer_id: str) -> StorefrontCustomer: ...
 
-    def orders_updated_since(self, since: datetime) -> Iterable[StorefrontOrder]: ...
+    def orders_updated_since(self, since: datetime) -> Iterable[OrderVersion]: ...
 
 
 class Erp(Protocol):

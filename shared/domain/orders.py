@@ -61,6 +61,18 @@ class StorefrontOrder:
 
 
 @dataclass(frozen=True)
+class OrderVersion:
+    """An order id and the version (updatedAt) a webhook or a poll saw."""
+
+    id: str
+    updated_at: datetime
+
+    @property
+    def version(self) -> str:
+        return self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class StorefrontCustomer:
     id: str
     name: str

@@ -1,0 +1,39 @@
+"""Scheduled: enqueue every OroCommerce order updated since the watermark (with overlap)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.flows.order_poll import poll_orders
+from shared.observability import logger, metrics, tracer
+from shared.runtime import Runtime
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_dimension(name="flow", value="orders")
+    metrics.add_dimension(name="system", value="oro")
+    rt = Runtime.get()
+    result = poll_orders(
+        rt.storefront,
+        rt.state,
+        rt.orders_queue,
+        rt.clock,
+        overlap=timedelta(minutes=rt.config.schedules.order_poll_overlap_minutes),
+    )
+    metrics.add_metric(name="OrdersPolled", unit=MetricUnit.Count, value=result.seen)
+    metrics.add_metric(name="OrdersEnqueuedByPoll", unit=MetricUnit.Count, value=result.enqueued)
+    summary = {
+        "since": result.since.isoformat(),
+        "seen": result.seen,
+        "enqueued": result.enqueued,
+        "watermark": result.watermark.isoformat() if result.watermark else None,
+    }
+    logger.info("order poll done", extra=summary)
+    return summary

@@ -1,0 +1,79 @@
+"""SQS consumer of the orders queue: one order version per message, partial batch responses.
+
+Throttling (the ERP's, or our own rate budget) and another worker's lease are not failures of the
+message: it is sent back with a delay instead of sleeping in a paid Lambda or burning a receive toward
+the DLQ. Anything else that fails is retried by SQS and ends in the DLQ after maxReceiveCount.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from shared.errors import NotFound, Throttled
+from shared.flows.order_sync import OrderSync
+from shared.observability import logger, metrics, tracer
+from shared.runtime import Runtime
+
+processor = BatchProcessor(event_type=EventType.SQS)
+MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
+
+
+class OrderWork(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    kind: str
+    order_id: str
+    version: str | None = None
+    source: str = "unknown"
+    deferrals: int = 0
+
+
+def _defer(work: OrderWork, seconds: float) -> None:
+    rt = Runtime.get()
+    body = work.model_dump()
+    body["deferrals"] = work.deferrals + 1
+    rt.orders_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
+    metrics.add_metric(name="OrderDeferred", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    work = OrderWork.model_validate_json(record.body)  # a malformed message fails → retried → DLQ
+    if work.kind != "order":
+        raise ValueError(f"orders queue: unexpected message kind {work.kind!r}")
+    logger.append_keys(order_id=work.order_id)
+    rt = Runtime.get()
+    sync = OrderSync(rt.config, rt.storefront, rt.erp("orders"), rt.state, rt.clock)
+    try:
+        result = sync.run(work.order_id)
+    except Throttled as err:  # includes another worker's lease (LeaseHeld)
+        _defer(work, err.retry_after_seconds or 30)
+        logger.info("order deferred", extra={"reason": str(err)})
+        return {"order_id": work.order_id, "outcome": "deferred"}
+    except NotFound as err:
+        if err.system != "oro":
+            raise
+        metrics.add_metric(name="OrderNotFound", unit=MetricUnit.Count, value=1)
+        logger.warning("order no longer exists in the storefront; nothing to sync")
+        return {"order_id": work.order_id, "outcome": "not_found"}
+    metrics.add_metric(name=f"Order{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ErpCallsPerOrder", unit=MetricUnit.Count, value=result.erp_calls)
+    return {"order_id": work.order_id, "outcome": result.outcome, "sale_id": result.sale_id}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_dimension(name="flow", value="orders")
+    metrics.add_dimension(name="system", value="erp")
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+
+
+
