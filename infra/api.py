@@ -1,0 +1,101 @@
+"""The REST API: one route per `RouteSpec`, each proxying to the function that declares it.
+
+Webhook senders are authenticated by the function (HMAC over the raw body), so the API has no
+authorizer; the stage throttles, logs every request as JSON and rejects bodies that are not JSON objects
+before a function is paid for.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.functions import LOG_RETENTION, Functions
+from infra.nag import acknowledge
+from shared.resources import FUNCTIONS
+
+# Steady-state requests per second and burst for the whole stage. A storefront sends one webhook per
+# order change; these limits sit far above that and far below what would run up a bill. Over the limit
+# the API answers 429, which OroCommerce retries with back-off.
+THROTTLING_RATE_LIMIT = 50
+THROTTLING_BURST_LIMIT = 100
+
+_METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+
+class Api(Construct):
+    def __init__(self, scope: Construct, construct_id_: str, *, functions: Functions) -> None:
+        super().__init__(scope, construct_id_)
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=LOG_RETENTION)
+        self.rest_api = apigw.RestApi(
+            self,
+            "Rest",
+            description="orosync webhooks",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Method logging needs the account-level API Gateway logging role.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                # Request and response bodies may carry personal data: never log them.
+                data_trace_enabled=False,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                throttling_rate_limit=THROTTLING_RATE_LIMIT,
+                throttling_burst_limit=THROTTLING_BURST_LIMIT,
+            ),
+        )
+        validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        json_object = self.rest_api.add_model(
+            "JsonObject",
+            content_type="application/json",
+            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
+        )
+        for spec in FUNCTIONS:
+            for route in spec.routes:
+                method = self.rest_api.root.resource_for_path(route.path).add_method(
+                    route.method,
+                    apigw.LambdaIntegration(functions.by_name[spec.name], allow_test_invoke=False),
+                    request_validator=validator,
+                    request_models={"application/json": json_object}
+                    if route.method in _METHODS_WITH_BODY
+                    else None,
+                )
+                acknowledge(
+                    method,
+                    f"{route.method} {route.path} is called by a webhook sender, not by a user: the "
+                    f"{spec.name} function verifies the HMAC signature over the raw body and answers 401 "
+                    "otherwise, which an API Gateway authorizer cannot do (it never sees the body).",
+                    "AwsSolutions-APIG4",
+                    "AwsSolutions-COG4",
+                )
+        acknowledge(
+            self.rest_api.deployment_stage,
+            "Every route is a signed webhook checked in its function, and the stage throttles; a WAF "
+            "web ACL would add a monthly cost and rule upkeep without adding a check the signature "
+            "does not already make.",
+            "AwsSolutions-APIG3",
+        )
+        acknowledge(
+            self.rest_api,
+            "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy for API Gateway's "
+            "account-level logging role; it only allows writing to CloudWatch Logs.",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+        )

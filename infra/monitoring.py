@@ -1,0 +1,101 @@
+"""Alerts: one SNS topic per owner team (config `owners`), and the alarms operations must hear about.
+
+Every dead-letter queue, every function's errors and throttles, and the API's 5xx answers alarm to the
+operations topic. The other teams' topics carry the named exceptions they own (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra.api import Api
+from infra.functions import Functions
+from infra.nag import acknowledge
+from infra.naming import construct_id
+from infra.queues import Queues
+from shared.config import Config, Team
+from shared.resources import QUEUES
+
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: Config,
+        queues: Queues,
+        functions: Functions,
+        api: Api,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        # A customer-managed key, because CloudWatch alarms cannot publish to a topic encrypted with the
+        # AWS-managed SNS key (its policy cannot be extended to cloudwatch.amazonaws.com).
+        key = kms.Key(self, "AlertsKey", description="orosync alert topics", enable_key_rotation=True)
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+
+        self.topics: dict[Team, sns.Topic] = {}
+        for team, owner in config.owners.items():
+            topic = sns.Topic(
+                self,
+                f"{construct_id(team.value)}Alerts",
+                display_name=f"orosync alerts for {team.value}",
+                master_key=key,
+                enforce_ssl=True,
+            )
+            topic.add_subscription(subscriptions.EmailSubscription(owner.email))
+            acknowledge(
+                topic,
+                "The only subscription is an owner's e-mail address. A failed e-mail delivery has no "
+                "machine consumer to redrive to, and the alarm that sent it stays in ALARM in CloudWatch.",
+                "Serverless-SNSRedrivePolicy",
+            )
+            self.topics[team] = topic
+        alarm_action = cloudwatch_actions.SnsAction(self.topics[Team.OPERATIONS])
+
+        def alarm(alarm_id: str, description: str, metric: cloudwatch.IMetric) -> None:
+            cloudwatch.Alarm(
+                self,
+                alarm_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ).add_alarm_action(alarm_action)
+
+        for spec in QUEUES:
+            alarm(
+                f"{construct_id(spec.dlq_key)}Messages",
+                f"Messages in the {spec.dlq_key} queue: {spec.consumer} gave up on them after "
+                f"{spec.max_receive_count} receives. Fix the cause, then redrive.",
+                queues.dlq_by_key[spec.key].metric_approximate_number_of_messages_visible(
+                    period=ALARM_PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+                ),
+            )
+        for name, fn in functions.by_name.items():
+            alarm(
+                f"{construct_id(name)}Errors",
+                f"{name} failed with an unhandled error.",
+                fn.metric_errors(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            )
+            alarm(
+                f"{construct_id(name)}Throttles",
+                f"{name} was throttled (concurrency limit reached).",
+                fn.metric_throttles(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            )
+        alarm(
+            "Api5xx",
+            "The API answered 5xx: a webhook was not taken in (the sender retries 502/503 only).",
+            api.rest_api.metric_server_error(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+        )
