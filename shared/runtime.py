@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
+from aws_lambda_powertools.utilities import parameters
+
 from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.aws.secrets import get_secret_json
 from shared.adapters.aws.state import StateStore
@@ -35,7 +37,9 @@ class Runtime:
 
     @classmethod
     def reset(cls) -> None:
+        """Forget everything built so far (a new cold start); tests call it between runtimes."""
         config_from_env.cache_clear()
+        parameters.clear_caches()
         cls._current = None
 
     @cached_property
