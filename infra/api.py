@@ -7,7 +7,7 @@ before a function is paid for.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -32,6 +32,7 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "Rest",
+            rest_api_name=Stack.of(self).stack_name,
             description="orosync webhooks",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Method logging needs the account-level API Gateway logging role.

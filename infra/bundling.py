@@ -86,8 +86,9 @@ class LocalBundling:
         )
         return digest.hexdigest()
 
-    def try_bundle(self, output_dir: str, _options: Any = None) -> bool:
-        # jsii passes the BundlingOptions as one positional struct; nothing in them is needed here.
+    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
+        # jsii passes the BundlingOptions as one positional struct (the typed interface spells them as
+        # keywords); nothing in them is needed here.
         command = [sys.executable, "-m", "pip", "install", *_PIP_OPTIONS, "--target", output_dir]
         result = subprocess.run(  # noqa: S603 - fixed argv, no shell
             [*command, *self._requirements], capture_output=True, text=True, check=False

@@ -1,0 +1,94 @@
+"""The function factory: shared defaults on every Lambda, and only the access its spec names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from shared.config import CONFIG_ENV_VAR, load_config
+from shared.observability import NAMESPACE, SERVICE
+from shared.resources import FUNCTIONS, QUEUES, queue, table
+from tests.infrastructure.conftest import EXAMPLE_CONFIG, function_id, only
+
+
+def _props(template: Template, handler: str) -> dict[str, Any]:
+    return template.find_resources("AWS::Lambda::Function")[function_id(template, handler)]["Properties"]
+
+
+def _policy_statements(template: Template, role_id: str) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_every_function_gets_the_shared_defaults_when_built_by_the_factory(template: Template) -> None:
+    assert len(template.find_resources("AWS::Lambda::Function")) == len(FUNCTIONS)
+    for spec in FUNCTIONS:
+        props = _props(template, spec.handler)
+        env = props["Environment"]["Variables"]
+
+        assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"]), spec.name
+        assert props["TracingConfig"] == {"Mode": "Active"}, spec.name
+        assert (props["Timeout"], props["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb), spec.name
+        assert env["POWERTOOLS_SERVICE_NAME"] == SERVICE
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == NAMESPACE
+        assert env["LOG_LEVEL"]
+        assert env[CONFIG_ENV_VAR].startswith("/var/task/")
+
+
+def test_function_has_its_own_log_group_with_retention_when_built(template: Template) -> None:
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    for spec in FUNCTIONS:
+        group_id = _props(template, spec.handler)["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group_id]["Properties"]["RetentionInDays"] > 0, spec.name
+
+
+def test_function_env_names_each_table_and_queue_when_its_spec_uses_them(template: Template) -> None:
+    for spec in FUNCTIONS:
+        env = _props(template, spec.handler)["Environment"]["Variables"]
+        consumed = [q.key for q in QUEUES if q.consumer == spec.name]
+        expected = {table(k).env_var for k in spec.tables} | {
+            queue(k).env_var for k in (*spec.queues_produced, *consumed)
+        }
+        resource_vars = {k for k, v in env.items() if isinstance(v, dict)}  # a Ref to a table or queue
+
+        assert resource_vars == expected, spec.name
+
+
+def test_function_reads_only_its_own_secrets_when_its_spec_names_them(template: Template) -> None:
+    secret_ids = {
+        s["Properties"]["Name"]: sid
+        for sid, s in template.find_resources("AWS::SecretsManager::Secret").items()
+    }
+    config = load_config(EXAMPLE_CONFIG)
+    for spec in FUNCTIONS:
+        role_id = _props(template, spec.handler)["Role"]["Fn::GetAtt"][0]
+        readable = {
+            r["Ref"]
+            for s in _policy_statements(template, role_id)
+            if "secretsmanager:GetSecretValue" in s["Action"]
+            for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        }
+        assert readable == {secret_ids[getattr(config.secrets, key)] for key in spec.secrets}, spec.name
+
+
+def test_function_role_has_no_managed_policy_when_built_by_the_factory(template: Template) -> None:
+    for spec in FUNCTIONS:
+        role_id = _props(template, spec.handler)["Role"]["Fn::GetAtt"][0]
+        role = template.find_resources("AWS::IAM::Role")[role_id]
+        assert "ManagedPolicyArns" not in role["Properties"], spec.name
+
+
+def test_scheduled_function_runs_one_at_a_time_when_it_has_a_schedule(template: Template) -> None:
+    for spec in FUNCTIONS:
+        concurrency = _props(template, spec.handler).get("ReservedConcurrentExecutions")
+        assert concurrency == (1 if spec.schedule else None), spec.name
+
+
+def test_secrets_are_created_for_every_configured_name_when_synthesized(template: Template) -> None:
+    names = {s["Properties"]["Name"] for s in template.find_resources("AWS::SecretsManager::Secret").values()}
+    secrets = load_config(EXAMPLE_CONFIG).secrets
+    assert names == {v for v in secrets.model_dump().values() if isinstance(v, str)}
+    only(
+        template.find_resources("AWS::SecretsManager::Secret", {"Properties": {"Name": secrets.oro_webhook}})
+    )

@@ -1,0 +1,95 @@
+"""Queues, their dead-letter queues and alarms, and the SQS event sources of the workers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from shared.resources import QUEUES
+from tests.infrastructure.conftest import get_att_id, only, operations_topic_id
+
+
+def _queues(template: Template) -> Mapping[str, Any]:
+    return template.find_resources("AWS::SQS::Queue")
+
+
+def _dlq_ids(template: Template) -> set[str]:
+    return {
+        get_att_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in _queues(template).values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+
+
+def test_every_queue_has_a_dead_letter_queue_when_synthesized(template: Template) -> None:
+    queues = _queues(template)
+    dlqs = _dlq_ids(template)
+    work_queues = {qid: q for qid, q in queues.items() if qid not in dlqs}
+
+    assert len(work_queues) == len(QUEUES)
+    assert dlqs <= set(queues), "a redrive policy points at something that is not a queue of this stack"
+    for qid, q in work_queues.items():
+        redrive = q["Properties"].get("RedrivePolicy")
+        assert redrive, f"{qid} has no dead-letter queue"
+        assert redrive["maxReceiveCount"] >= 1
+
+
+def test_every_dead_letter_queue_alarms_operations_when_it_holds_a_message(template: Template) -> None:
+    topic = operations_topic_id(template)
+    for dlq in _dlq_ids(template):
+        alarms = template.find_resources(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Properties": {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
+                }
+            },
+        )
+        _, alarm = only(alarms)
+        props = alarm["Properties"]
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert props["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_event_source_reports_batch_item_failures_when_a_function_consumes_a_queue(
+    template: Template,
+) -> None:
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping")
+
+    assert len(mappings) == len(QUEUES)
+    for mid, mapping in mappings.items():
+        assert mapping["Properties"].get("FunctionResponseTypes") == ["ReportBatchItemFailures"], mid
+
+
+def test_visibility_timeout_covers_six_function_timeouts_when_a_function_consumes_the_queue(
+    template: Template,
+) -> None:
+    queues = _queues(template)
+    functions = template.find_resources("AWS::Lambda::Function")
+    for mapping in template.find_resources("AWS::Lambda::EventSourceMapping").values():
+        queue = queues[get_att_id(mapping["Properties"]["EventSourceArn"])]
+        function = functions[mapping["Properties"]["FunctionName"]["Ref"]]
+
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
+
+
+def test_every_queue_denies_requests_when_transport_is_not_tls(template: Template) -> None:
+    denied: set[str] = set()
+    for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        ):
+            denied |= {ref["Ref"] for ref in policy["Properties"]["Queues"]}
+
+    assert denied == set(_queues(template))
+
+
+def test_every_queue_is_encrypted_with_kms_when_synthesized(template: Template) -> None:
+    for qid, q in _queues(template).items():
+        assert q["Properties"].get("KmsMasterKeyId"), f"{qid} is not encrypted with KMS"
