@@ -26,8 +26,8 @@ class Unauthorised(Exception):
     pass
 
 
-def _json(status: int, **body: Any) -> Response:
-    return Response(status_code=status, content_type="application/json", body=body)
+def _json(status_code: int, **body: Any) -> Response:
+    return Response(status_code=status_code, content_type="application/json", body=body)
 
 
 @app.post("/webhooks/oro")

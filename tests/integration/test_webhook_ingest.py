@@ -1,0 +1,134 @@
+"""POST /webhooks/oro through the local API Gateway route, over HTTP, against the embedded AWS endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from local.provision import put_secrets, provision
+from local.runtime import LocalRuntime
+from shared.config import load_config
+from shared.resources import function, queue, table
+from shared.runtime import Runtime
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
+SECRET = "whsec-test-0123456789"
+
+
+@pytest.fixture
+def ingest(aws):
+    cfg = load_config(CONFIG)
+    prefix = f"w{uuid.uuid4().hex[:8]}"
+    env = provision(prefix, tables=[table("state")], queues=[queue("orders")])
+    put_secrets({cfg.secrets.oro_webhook: {"secret": SECRET}})
+    Runtime.reset()
+    rt = LocalRuntime(cfg, str(CONFIG), {**aws.environ(), **env}, [function("webhook_ingest")], [], prefix=prefix)
+    rt.start()
+    yield rt, env[queue("orders").env_var]
+    rt.stop()
+    Runtime.reset()
+
+
+def _delivery(order_id="1042", updated="2026-06-01T14:03:12Z", topic="order.created") -> bytes:
+    return json.dumps(
+        {
+            "topic": topic,
+            "eventData": {"data": {"type": "orders", "id": order_id, "attributes": {"updatedAt": updated}}},
+            "timestamp": 1780000000,
+            "messageId": str(uuid.uuid4()),
+        }
+    ).encode()
+
+
+def _post(rt: LocalRuntime, raw: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json", "Webhook-Topic": "order.created"}
+    if signature is not None:
+        headers["Webhook-Signature"] = signature
+    return httpx.post(f"{rt.base_url}/webhooks/oro", content=raw, headers=headers, timeout=10)
+
+
+def _sign(raw: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def _drain(queue_url: str) -> list[dict]:
+    sqs = boto3.client("sqs")
+    out = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not msgs:
+            return out
+        out.extend(json.loads(m["Body"]) for m in msgs)
+
+
+@pytest.mark.parametrize("signature", [None, "", "0" * 64, "wrong-secret"])
+def test_webhook_rejected_with_401_when_signature_missing_or_bad(ingest, signature):
+    rt, queue_url = ingest
+    raw = _delivery()
+    sig = _sign(raw, "not-the-secret") if signature == "wrong-secret" else signature
+    resp = _post(rt, raw, sig)
+    assert resp.status_code == 401
+    assert "Webhook-Signature" in resp.json()["message"]
+    assert _drain(queue_url) == []
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        (b"{not json", "body is not JSON"),
+        (json.dumps({"topic": "order.created"}).encode(), "eventData: Field required"),
+        (json.dumps({"topic": "order.created", "eventData": {"data": {"type": "orders", "id": "1", "attributes": {}}}}).encode(),
+         "updatedAt"),
+    ],
+)
+def test_webhook_rejected_with_400_naming_the_problem_when_body_malformed(ingest, raw, problem):
+    rt, queue_url = ingest
+    resp = _post(rt, raw, _sign(raw))
+    assert resp.status_code == 400
+    assert problem in resp.json()["message"]
+    assert _drain(queue_url) == []
+
+
+def test_valid_webhook_is_enqueued_exactly_once_when_delivered_repeatedly(ingest):
+    rt, queue_url = ingest
+    first = _delivery()
+    resp = _post(rt, first, _sign(first))
+    assert resp.status_code == 202
+    assert resp.json() == {"status": "accepted", "enqueued": True, "order_id": "1042"}
+    # the same order version again: a redelivery (new messageId) and the same bytes twice
+    again = _delivery()
+    assert _post(rt, again, _sign(again)).json()["enqueued"] is False
+    assert _post(rt, first, _sign(first)).json()["enqueued"] is False
+    # a newer version of the same order is new work
+    newer = _delivery(updated="2026-06-01T15:00:00Z", topic="order.updated")
+    assert _post(rt, newer, _sign(newer)).json()["enqueued"] is True
+    bodies = _drain(queue_url)
+    assert sorted((b["order_id"], b["version"], b["source"]) for b in bodies) == [
+        ("1042", "2026-06-01T14:03:12Z", "webhook"),
+        ("1042", "2026-06-01T15:00:00Z", "webhook"),
+    ]
+
+
+def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
+    rt, queue_url = ingest
+    raw = json.dumps({"topic": "product.updated", "eventData": {"data": {"type": "products", "id": "1"}}}).encode()
+    resp = _post(rt, raw, _sign(raw))
+    assert resp.status_code == 202 and resp.json()["status"] == "ignored"
+    assert _drain(queue_url) == []
+
+
+def test_webhook_answers_503_so_the_sender_retries_when_the_secret_is_unreadable(ingest, aws):
+    rt, queue_url = ingest
+    boto3.client("secretsmanager").delete_secret(SecretId="orosync/oro-webhook", ForceDeleteWithoutRecovery=True)
+    Runtime.reset()
+    raw = _delivery()
+    resp = _post(rt, raw, _sign(raw))
+    assert resp.status_code == 503
+    assert SECRET not in resp.text
