@@ -26,8 +26,8 @@ _METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id_: str, *, functions: Functions) -> None:
-        super().__init__(scope, construct_id_)
+    def __init__(self, scope: Construct, construct_id: str, *, functions: Functions) -> None:
+        super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(self, "AccessLogs", retention=LOG_RETENTION)
         self.rest_api = apigw.RestApi(
             self,

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.bundling import ARCHITECTURE, RUNTIME, bundled_config_path, function_code
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import pascal
 from infra.queues import Queues
 from infra.secrets import ServiceSecrets
 from infra.tables import Tables
@@ -36,14 +36,14 @@ class Functions(Construct):
     def __init__(
         self,
         scope: Construct,
-        construct_id_: str,
+        construct_id: str,
         *,
         config_path: Path,
         tables: Tables,
         queues: Queues,
         secrets: ServiceSecrets,
     ) -> None:
-        super().__init__(scope, construct_id_)
+        super().__init__(scope, construct_id)
         self._code = function_code(config_path)
         self._config_env = bundled_config_path(config_path)
         self._tables = tables
@@ -52,7 +52,7 @@ class Functions(Construct):
         self.by_name: dict[str, lambda_.Function] = {spec.name: self._function(spec) for spec in FUNCTIONS}
 
     def _function(self, spec: FunctionSpec) -> lambda_.Function:
-        cid = construct_id(spec.name)
+        cid = pascal(spec.name)
         consumed = [q for q in QUEUES if q.consumer == spec.name]
         log_group = logs.LogGroup(self, f"{cid}Logs", retention=LOG_RETENTION)
         # Our own role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
@@ -178,5 +178,5 @@ def _no_async_dlq_reason(spec: FunctionSpec, consumed: list[QueueSpec]) -> str:
             "with an overlap window (DESIGN §3), so a lost tick holds nothing worth replaying"
         )
     if not reasons:
-        raise ValueError(f"function {spec.name} has no trigger: say how it is invoked before deploying it")
+        reasons.append("it has no trigger in this stack: an operator invokes it on demand, synchronously")
     return "; ".join(reasons).capitalize() + "."

@@ -18,7 +18,7 @@ from constructs import Construct
 from infra.api import Api
 from infra.functions import Functions
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import pascal
 from infra.queues import Queues
 from shared.config import Config, Team
 from shared.resources import QUEUES
@@ -30,14 +30,14 @@ class Monitoring(Construct):
     def __init__(
         self,
         scope: Construct,
-        construct_id_: str,
+        construct_id: str,
         *,
         config: Config,
         queues: Queues,
         functions: Functions,
         api: Api,
     ) -> None:
-        super().__init__(scope, construct_id_)
+        super().__init__(scope, construct_id)
         # A customer-managed key, because CloudWatch alarms cannot publish to a topic encrypted with the
         # AWS-managed SNS key (its policy cannot be extended to cloudwatch.amazonaws.com).
         key = kms.Key(self, "AlertsKey", description="orosync alert topics", enable_key_rotation=True)
@@ -47,7 +47,7 @@ class Monitoring(Construct):
         for team, owner in config.owners.items():
             topic = sns.Topic(
                 self,
-                f"{construct_id(team.value)}Alerts",
+                f"{pascal(team.value)}Alerts",
                 display_name=f"orosync alerts for {team.value}",
                 master_key=key,
                 enforce_ssl=True,
@@ -76,7 +76,7 @@ class Monitoring(Construct):
 
         for spec in QUEUES:
             alarm(
-                f"{construct_id(spec.dlq_key)}Messages",
+                f"{pascal(spec.dlq_key)}Messages",
                 f"Messages in the {spec.dlq_key} queue: {spec.consumer} gave up on them after "
                 f"{spec.max_receive_count} receives. Fix the cause, then redrive.",
                 queues.dlq_by_key[spec.key].metric_approximate_number_of_messages_visible(
@@ -85,12 +85,12 @@ class Monitoring(Construct):
             )
         for name, fn in functions.by_name.items():
             alarm(
-                f"{construct_id(name)}Errors",
+                f"{pascal(name)}Errors",
                 f"{name} failed with an unhandled error.",
                 fn.metric_errors(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
             )
             alarm(
-                f"{construct_id(name)}Throttles",
+                f"{pascal(name)}Throttles",
                 f"{name} was throttled (concurrency limit reached).",
                 fn.metric_throttles(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
             )

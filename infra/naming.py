@@ -5,6 +5,6 @@ from __future__ import annotations
 import re
 
 
-def construct_id(key: str) -> str:
+def pascal(key: str) -> str:
     """`rate_budget` -> `RateBudget`, `orders-dlq` -> `OrdersDlq`."""
     return "".join(part.capitalize() for part in re.split(r"[_\-\s]+", key) if part)

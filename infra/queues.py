@@ -7,13 +7,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import pascal
 from shared.resources import QUEUES, QueueSpec, visibility_timeout_seconds
 
 
 class Queues(Construct):
-    def __init__(self, scope: Construct, construct_id_: str) -> None:
-        super().__init__(scope, construct_id_)
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
         self.by_key: dict[str, sqs.Queue] = {}
         self.dlq_by_key: dict[str, sqs.Queue] = {}
         for spec in QUEUES:
@@ -23,7 +23,7 @@ class Queues(Construct):
     def _dlq(self, spec: QueueSpec) -> sqs.Queue:
         dlq = sqs.Queue(
             self,
-            construct_id(spec.dlq_key),
+            pascal(spec.dlq_key),
             retention_period=Duration.seconds(spec.dlq_retention_seconds),
             # AWS-managed key (alias/aws/sqs): only Lambda reads and writes these queues, so no
             # service principal needs a key policy of ours.
@@ -41,7 +41,7 @@ class Queues(Construct):
     def _queue(self, spec: QueueSpec, dlq: sqs.Queue) -> sqs.Queue:
         return sqs.Queue(
             self,
-            construct_id(spec.key),
+            pascal(spec.key),
             visibility_timeout=Duration.seconds(visibility_timeout_seconds(spec)),
             retention_period=Duration.seconds(spec.retention_seconds),
             encryption=sqs.QueueEncryption.KMS_MANAGED,

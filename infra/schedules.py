@@ -8,7 +8,7 @@ from constructs import Construct
 
 from infra.functions import Functions
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import pascal
 from shared.config import Config
 from shared.resources import FUNCTIONS, ScheduleSpec
 
@@ -20,15 +20,15 @@ def schedule_expression(config: Config, spec: ScheduleSpec) -> str:
 
 
 class Schedules(Construct):
-    def __init__(self, scope: Construct, construct_id_: str, *, config: Config, functions: Functions) -> None:
-        super().__init__(scope, construct_id_)
+    def __init__(self, scope: Construct, construct_id: str, *, config: Config, functions: Functions) -> None:
+        super().__init__(scope, construct_id)
         self.by_key: dict[str, events.Rule] = {}
         for spec in FUNCTIONS:
             if spec.schedule is None:
                 continue
             rule = events.Rule(
                 self,
-                construct_id(spec.schedule.key),
+                pascal(spec.schedule.key),
                 description=f"orosync: starts {spec.name}",
                 schedule=events.Schedule.expression(schedule_expression(config, spec.schedule)),
                 targets=[targets.LambdaFunction(functions.by_name[spec.name])],

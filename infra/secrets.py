@@ -11,7 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.naming import construct_id
+from infra.naming import pascal
 from shared.config import Config
 
 
@@ -21,13 +21,13 @@ def configured_secret_names(config: Config) -> dict[str, str]:
 
 
 class ServiceSecrets(Construct):
-    def __init__(self, scope: Construct, construct_id_: str, *, config: Config) -> None:
-        super().__init__(scope, construct_id_)
+    def __init__(self, scope: Construct, construct_id: str, *, config: Config) -> None:
+        super().__init__(scope, construct_id)
         self.by_key: dict[str, secretsmanager.Secret] = {}
         for key, name in configured_secret_names(config).items():
             secret = secretsmanager.Secret(
                 self,
-                construct_id(key),
+                pascal(key),
                 secret_name=name,
                 description=(
                     f"orosync secrets.{key}: replace the generated placeholder with the JSON object "

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.naming import construct_id
+from infra.naming import pascal
 from shared.resources import TABLES, TableSpec
 
 
@@ -16,14 +16,14 @@ def _attribute(name: str) -> dynamodb.Attribute:
 
 
 class Tables(Construct):
-    def __init__(self, scope: Construct, construct_id_: str) -> None:
-        super().__init__(scope, construct_id_)
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
         self.by_key: dict[str, dynamodb.Table] = {spec.key: self._table(spec) for spec in TABLES}
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         table = dynamodb.Table(
             self,
-            construct_id(spec.key),
+            pascal(spec.key),
             partition_key=_attribute(spec.partition_key),
             sort_key=_attribute(spec.sort_key) if spec.sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
