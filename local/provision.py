@@ -50,6 +50,21 @@ def _session(session: boto3.session.Session | None) -> boto3.session.Session:
     return session or boto3.session.Session()
 
 
+def session_for(endpoint_url: str | None) -> boto3.session.Session:
+    """The default credential chain; for an explicit local endpoint, placeholder credentials if there are none."""
+    session = boto3.session.Session()
+    if endpoint_url and (session.get_credentials() is None or session.region_name is None):
+        from local.aws import LOCAL_AWS_ENV
+
+        creds = session.get_credentials()
+        session = boto3.session.Session(
+            aws_access_key_id=creds.access_key if creds else LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=creds.secret_key if creds else LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            region_name=session.region_name or LOCAL_AWS_ENV["AWS_REGION"],
+        )
+    return session
+
+
 def provision(
     prefix: str = DEFAULT_PREFIX,
     *,
