@@ -1,0 +1,748 @@
+"""OroCommerce back-office JSON:API client: OAuth2 client credentials, paging, filters, error classification.
+
+Every failure leaves this module as one of `shared.errors` (reference §1-2, §10):
+- 401 is answered once with a fresh token; a second 401 is `Permanent` (credentials or API feature off).
+- 403 is `Permanent` (the API user's ACL or organization), 404 `NotFound`, other 4xx `Permanent` naming the
+  JSON:API error detail and pointer.
+- 429 and 503 are `Throttled` (with Retry-After when sent), other 5xx, timeouts and connection errors
+  `Transient`. Both are retried here a bounded number of times with jittered exponential backoff.
+- A POST that creates something and may have reached the server without an answer raises
+  `OutcomeUnknown` instead of being re-sent; the creating methods below look the record up and adopt it.
+
+The client secret and the access token are `SecretStr`: never in a log line, an exception or a repr.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from shared.adapters.http import (
+    OutcomeUnknown,
+    RetryPolicy,
+    Sleep,
+    dumps,
+    loads,
+    retry_after_seconds,
+    run_with_retries,
+    transport_error,
+)
+from shared.adapters.orocommerce.models import (
+    Document,
+    Included,
+    JsonApiError,
+    OroAsyncOperation,
+    OroAsyncOperationError,
+    OroCustomer,
+    OroInventoryLevel,
+    OroOrder,
+    OroPriceList,
+    OroProduct,
+    OroProductPrice,
+    OroShippingTracking,
+    OroWebhookSubscription,
+    Resource,
+)
+from shared.config import OroEndpoint
+from shared.errors import IntegrationError, NotFound, Permanent, Throttled, Transient
+from shared.observability import logger
+
+SYSTEM = "oro"
+JSON_API = "application/vnd.api+json"
+# Ids per request when filtering by a list, so a URL never grows past what proxies accept.
+FILTER_CHUNK = 100
+
+
+def oro_time(moment: datetime) -> str:
+    """A filter value for Oro: UTC with a `Z` (an offset's `+` would need URL-encoding, reference §2)."""
+    if moment.tzinfo is None:
+        raise ValueError("Oro filter times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def filter_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return oro_time(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(filter_value(v) for v in value)
+    return str(value)
+
+
+def filters(**conditions: Any) -> dict[str, str]:
+    """`filters(updatedAt__gt=dt, sku=["A", "B"])` → `{"filter[updatedAt][gt]": "...Z", "filter[sku]": "A,B"}`."""
+    out: dict[str, str] = {}
+    for key, value in conditions.items():
+        field, _, op = key.partition("__")
+        name = f"filter[{field}]" + (f"[{op}]" if op else "")
+        out[name] = filter_value(value)
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class OroClient:
+    """One OroCommerce back office. Thread-safe; reuse one per cold start."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str | SecretStr,
+        *,
+        admin_prefix: str = "admin",
+        page_size: int = 100,
+        timeout_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        token_refresh_margin_seconds: float = 30.0,
+        credentials_encoding: str = "form",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if credentials_encoding not in ("form", "json"):
+            raise ValueError("credentials_encoding must be 'form' or 'json'")
+        self.base_url = str(base_url).rstrip("/") + "/"
+        prefix = admin_prefix.strip("/")
+        self.api_prefix = f"{prefix}/api/" if prefix else "api/"
+        self.page_size = page_size
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._client_id = client_id
+        self._client_secret = (
+            client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
+        )
+        self._margin = token_refresh_margin_seconds
+        self._credentials_encoding = credentials_encoding
+        self._token: SecretStr | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.token_requests = 0  # token fetches that reached the server (tests and metrics)
+        self.requests = 0  # API requests sent, retries included
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_seconds),
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": JSON_API, "User-Agent": "orosync"},
+        )
+
+    @classmethod
+    def from_config(
+        cls, endpoint: OroEndpoint, client_id: str, client_secret: str | SecretStr, **kwargs: Any
+    ) -> OroClient:
+        kwargs.setdefault("admin_prefix", endpoint.admin_prefix)
+        kwargs.setdefault("page_size", endpoint.page_size)
+        kwargs.setdefault("timeout_seconds", endpoint.timeout_seconds)
+        return cls(str(endpoint.base_url), client_id, client_secret, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"OroClient(base_url={self.base_url!r}, client_id={self._client_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OroClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------ tokens
+
+    def _scrub(self, text: str) -> str:
+        for secret in (
+            self._client_secret.get_secret_value(),
+            self._token.get_secret_value() if self._token else "",
+        ):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    def _access_token(self, stale: str | None = None) -> str:
+        """The cached token, fetched when missing, about to expire, or equal to `stale` (it got a 401)."""
+        with self._token_lock:
+            current = self._token.get_secret_value() if self._token else None
+            fresh_enough = current is not None and self._clock() < self._token_expires_at
+            if fresh_enough and (stale is None or current != stale):
+                assert current is not None
+                return current
+            return run_with_retries(self._fetch_token, self.retry, self._sleep)
+
+    def _fetch_token(self) -> str:
+        formats = [self._credentials_encoding, "json" if self._credentials_encoding == "form" else "form"]
+        response: httpx.Response | None = None
+        for i, fmt in enumerate(formats):
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.get_secret_value(),
+            }
+            try:
+                with self._count_lock:
+                    self.token_requests += 1
+                if fmt == "form":
+                    response = self._http.post(
+                        "oauth2-token", data=form, headers={"Accept": "application/json"}
+                    )
+                else:
+                    response = self._http.post(
+                        "oauth2-token", json=form, headers={"Accept": "application/json"}
+                    )
+            except httpx.HTTPError as err:
+                raise transport_error(
+                    err, system=SYSTEM, operation="POST /oauth2-token", creates=False
+                ) from None
+            # The docs show a JSON body and Oro's own client sends a form (reference §1): if the server
+            # says it cannot read the one we sent, try the other once and keep using whichever worked.
+            if (
+                response.status_code in (400, 415)
+                and i == 0
+                and self._token_error(response)
+                in (
+                    "invalid_request",
+                    "unsupported_grant_type",
+                    "",
+                )
+            ):
+                continue
+            if fmt != self._credentials_encoding and response.is_success:
+                self._credentials_encoding = fmt
+            break
+        assert response is not None
+        status = response.status_code
+        if status in (400, 401, 403):
+            code = self._token_error(response) or f"HTTP {status}"
+            raise Permanent(
+                f"oro: the token request was refused ({status} {code}): check the OAuth application's "
+                "client id and secret and that it allows the client credentials grant",
+                system=SYSTEM,
+                status=status,
+            )
+        if not response.is_success:
+            raise self._classify_failure(response, "POST /oauth2-token", creates=False)
+        try:
+            body = loads(response.content)
+            token = str(body["access_token"])
+            expires_in = float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise Permanent(
+                "oro: POST /oauth2-token: the answer holds no access_token (is base_url the site root?)",
+                system=SYSTEM,
+                status=status,
+            ) from None
+        # Refresh ~30 s early, but never so early that a short-lived token is refetched on every call.
+        margin = min(self._margin, expires_in / 4)
+        self._token = SecretStr(token)
+        self._token_expires_at = self._clock() + expires_in - margin
+        return token
+
+    @staticmethod
+    def _token_error(response: httpx.Response) -> str:
+        try:
+            body = loads(response.content)
+        except ValueError:
+            return ""
+        return str(body.get("error", "")) if isinstance(body, dict) else ""
+
+    # --------------------------------------------------------------------------- requests, errors
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        creates: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[httpx.Response, Any]:
+        """One API call under `<admin_prefix>/api/`, with retries; returns the response and parsed body.
+
+        `creates=True` marks a request that must not be re-sent once it may have been processed.
+        """
+        url = self.api_prefix + path.lstrip("/")
+        operation = f"{method} /{url.split('?')[0]}"
+        content = dumps(body, moment=oro_time) if body is not None else None
+
+        def attempt() -> tuple[httpx.Response, Any]:
+            token = self._access_token()
+            response = self._send(method, url, params, content, token, headers, operation, creates)
+            if response.status_code == 401:
+                token = self._access_token(stale=token)
+                response = self._send(method, url, params, content, token, headers, operation, creates)
+                if response.status_code == 401:
+                    raise Permanent(
+                        f"oro: {operation}: 401 Unauthorized even with a fresh token: the token is refused "
+                        "(check the OAuth application, its user, and that the Web API feature is enabled)",
+                        system=SYSTEM,
+                        status=401,
+                    )
+            if not response.is_success:
+                raise self._classify_failure(response, operation, creates=creates)
+            return response, self._parse(response, operation)
+
+        def on_retry(n: int, err: IntegrationError, delay: float) -> None:
+            logger.info(
+                "oro call retried",
+                extra={
+                    "operation": operation,
+                    "retry": n,
+                    "error": type(err).__name__,
+                    "status": err.status,
+                    "delay_seconds": round(delay, 3),
+                },
+            )
+
+        return run_with_retries(attempt, self.retry, self._sleep, on_retry)  # type: ignore[no-any-return]
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        token: str,
+        extra_headers: Mapping[str, str] | None,
+        operation: str,
+        creates: bool,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
+        if content is not None:
+            headers["Content-Type"] = JSON_API
+        with self._count_lock:
+            self.requests += 1
+        try:
+            return self._http.request(method, url, params=params, content=content, headers=headers)
+        except httpx.HTTPError as err:
+            raise transport_error(err, system=SYSTEM, operation=operation, creates=creates) from None
+
+    def _parse(self, response: httpx.Response, operation: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        ctype = response.headers.get("Content-Type", "")
+        if "json" not in ctype:
+            raise Permanent(
+                f"oro: {operation}: expected a JSON:API document, got {ctype or 'no content type'} "
+                "(check base_url and admin_prefix, and that the Web API feature is enabled)",
+                system=SYSTEM,
+                status=response.status_code,
+            )
+        try:
+            return loads(response.content)
+        except ValueError:
+            raise Transient(
+                f"oro: {operation}: the answer is not valid JSON (truncated?)", system=SYSTEM
+            ) from None
+
+    def _errors_text(self, response: httpx.Response) -> str:
+        try:
+            body = loads(response.content)
+        except ValueError:
+            return ""
+        raw = body.get("errors") if isinstance(body, dict) else body if isinstance(body, list) else None
+        if not isinstance(raw, list):
+            return ""
+        parts = []
+        for item in raw[:5]:
+            try:
+                parts.append(JsonApiError.model_validate(item).describe())
+            except ValidationError:
+                continue
+        return self._scrub("; ".join(parts))[:800]
+
+    def _classify_failure(
+        self, response: httpx.Response, operation: str, *, creates: bool
+    ) -> IntegrationError:
+        status = response.status_code
+        detail = self._errors_text(response)
+        suffix = f": {detail}" if detail else ""
+        if status == 429 or status == 503:
+            return Throttled(
+                f"oro: {operation}: {status} (slow down){suffix}",
+                system=SYSTEM,
+                status=status,
+                retry_after_seconds=retry_after_seconds(response),
+            )
+        if status == 403:
+            return Permanent(
+                f"oro: {operation}: 403 Forbidden: the API user's roles (ACL) or its organization do not "
+                f"allow this{suffix}",
+                system=SYSTEM,
+                status=status,
+            )
+        if status == 401:
+            return Permanent(f"oro: {operation}: 401 Unauthorized{suffix}", system=SYSTEM, status=status)
+        if status == 404:
+            return NotFound(f"oro: {operation}: 404 Not Found{suffix}", system=SYSTEM, status=status)
+        if status == 408:
+            return Transient(f"oro: {operation}: 408 Request Timeout", system=SYSTEM, status=status)
+        if 400 <= status < 500:
+            return Permanent(
+                f"oro: {operation}: {status} {response.reason_phrase}{suffix}", system=SYSTEM, status=status
+            )
+        if creates and status in (500, 502, 504):
+            # The server (or a proxy in front of it) may have committed before failing.
+            return OutcomeUnknown(
+                f"oro: {operation}: {status} after the request was sent; the outcome is unknown{suffix}",
+                system=SYSTEM,
+                status=status,
+            )
+        return Transient(
+            f"oro: {operation}: {status} {response.reason_phrase}{suffix}", system=SYSTEM, status=status
+        )
+
+    # ------------------------------------------------------------------------- generic resources
+
+    def get(
+        self,
+        resource: str,
+        resource_id: str | None = None,
+        *,
+        include: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> Document:
+        path = f"{resource}/{resource_id}" if resource_id is not None else resource
+        query = dict(params or {})
+        include = list(include)
+        if include:
+            query["include"] = ",".join(include)
+        _, body = self.request("GET", path, params=query)
+        return self._document(body, f"GET /{path}")
+
+    def iter_pages(
+        self,
+        resource: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        include: Iterable[str] = (),
+        sort: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Document]:
+        """Every page of a list, page by page (`page[number]`/`page[size]`), until a short page or a page
+        whose links carry no `next`. A server that serves the same page twice stops the walk (Transient)."""
+        size = page_size or self.page_size
+        query = dict(params or {})
+        include = list(include)
+        if include:
+            query["include"] = ",".join(include)
+        if sort:
+            query["sort"] = sort
+        number = 1
+        previous_ids: list[str | None] | None = None
+        while True:
+            query["page[number]"] = str(number)
+            query["page[size]"] = str(size)
+            _, body = self.request("GET", resource, params=query)
+            doc = self._document(body, f"GET /{resource}")
+            items = doc.resources()
+            ids = [r.id for r in items]
+            if items and ids == previous_ids:
+                raise Transient(
+                    f"oro: GET /{resource}: page {number} repeats page {number - 1}", system=SYSTEM
+                )
+            yield doc
+            if len(items) < size:
+                return
+            if doc.links and "next" not in doc.links:
+                return
+            previous_ids = ids
+            number += 1
+
+    def iter_resources(
+        self,
+        resource: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        include: Iterable[str] = (),
+        sort: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[tuple[Resource, Included]]:
+        for doc in self.iter_pages(resource, params=params, include=include, sort=sort, page_size=page_size):
+            index = doc.index()
+            for r in doc.resources():
+                yield r, index
+
+    def create(
+        self,
+        resource: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, Any] | None = None,
+        *,
+        include: Iterable[str] = (),
+    ) -> Document:
+        """POST a new resource. `relationships` values: `(type, id)`, a list of them, or None."""
+        data = {"type": resource, "attributes": dict(attributes or {})}
+        if relationships:
+            data["relationships"] = _relationships(relationships)
+        params = {"include": ",".join(include)} if include else None
+        _, body = self.request("POST", resource, params=params, body={"data": data}, creates=True)
+        return self._document(body, f"POST /{resource}")
+
+    def patch(
+        self,
+        resource: str,
+        resource_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """PATCH one resource (absolute values: re-sending it is harmless, so it is retried)."""
+        data: dict[str, Any] = {"type": resource, "id": str(resource_id)}
+        if attributes:
+            data["attributes"] = dict(attributes)
+        if relationships:
+            data["relationships"] = _relationships(relationships)
+        _, body = self.request("PATCH", f"{resource}/{resource_id}", body={"data": data})
+        return self._document(body, f"PATCH /{resource}/{resource_id}")
+
+    def batch_update(self, resource: str, records: Sequence[Mapping[str, Any]]) -> OroAsyncOperation:
+        """Batch API: `PATCH /<resource>` with `data[]` items marked `meta.update`; returns the async
+        operation (202). Poll it with `get_async_operation` and read `get_async_operation_errors`."""
+        data = [
+            {"meta": {"update": True}, "type": resource, **{k: v for k, v in rec.items() if k != "type"}}
+            for rec in records
+        ]
+        response, body = self.request("PATCH", resource, body={"data": data})
+        if body:
+            doc = self._document(body, f"PATCH /{resource}")
+            res = doc.resources()
+            if res and res[0].type == "asyncoperations":
+                return OroAsyncOperation.from_resource(res[0])
+        location = response.headers.get("Content-Location", "")
+        op_id = location.rstrip("/").rsplit("/", 1)[-1]
+        if not op_id.isdigit():
+            raise Permanent(
+                f"oro: PATCH /{resource}: the batch answer names no async operation ({response.status_code})",
+                system=SYSTEM,
+                status=response.status_code,
+            )
+        return self.get_async_operation(op_id)
+
+    @staticmethod
+    def _document(body: Any, operation: str) -> Document:
+        if body is None:
+            return Document()
+        try:
+            return Document.model_validate(body)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise Permanent(
+                f"oro: {operation}: not a JSON:API document ({where}: {first['msg']})", system=SYSTEM
+            ) from None
+
+    @staticmethod
+    def _typed(build: Callable[[], Any], operation: str) -> Any:
+        try:
+            return build()
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise Permanent(
+                f"oro: {operation}: unexpected document ({where}: {first['msg']})", system=SYSTEM
+            ) from None
+
+    # ------------------------------------------------------------------------------------- orders
+
+    def get_order(self, order_id: str, *, include: Iterable[str] = ("lineItems", "customer")) -> OroOrder:
+        doc = self.get("orders", str(order_id), include=include)
+        return self._typed(
+            lambda: OroOrder.from_resource(doc.single(), doc.index()), f"GET /orders/{order_id}"
+        )
+
+    def iter_orders_updated_since(
+        self, since: datetime, page_size: int | None = None, *, include: Iterable[str] = ()
+    ) -> Iterator[OroOrder]:
+        """Orders with `updatedAt` > `since`, oldest change first (id breaks ties, so pages are stable)."""
+        params = filters(updatedAt__gt=since)
+        for r, index in self.iter_resources(
+            "orders", params=params, include=include, sort="updatedAt,id", page_size=page_size
+        ):
+            yield self._typed(lambda r=r, index=index: OroOrder.from_resource(r, index), "GET /orders")
+
+    def list_shipping_trackings(self, order_id: str) -> list[OroShippingTracking]:
+        doc = self.get("orders", str(order_id), include=("shippingTrackings",))
+        order = doc.single()
+        index = doc.index()
+        out = []
+        for ref in order.many("shippingTrackings"):
+            found = index.get(ref)
+            out.append(OroShippingTracking.from_resource(found) if found else OroShippingTracking(id=ref.id))
+        return out
+
+    def add_shipping_tracking(self, order_id: str, method: str, number: str) -> OroShippingTracking:
+        """Adds a tracking number to an order once: an unanswered create is looked up before it is repeated."""
+        attributes = {"method": method, "number": number}
+        relationships = {"orders": [("orders", str(order_id))]}
+        try:
+            doc = self.create("ordershippingtrackings", attributes, relationships)
+        except OutcomeUnknown:
+            for existing in self.list_shipping_trackings(order_id):
+                if existing.number == number:
+                    return existing
+            doc = self.create("ordershippingtrackings", attributes, relationships)
+        return OroShippingTracking.from_resource(doc.single())
+
+    def set_shipping_status(self, order_id: str, status: str) -> None:
+        """`shipped`, `partially_shipped` or `not_shipped` (read `/ordershippingstatuses` for the set)."""
+        self.patch(
+            "orders", str(order_id), relationships={"shippingStatus": ("ordershippingstatuses", status)}
+        )
+
+    def set_external_status(self, order_id: str, status: str) -> None:
+        """The external `status` (only honoured with External Status Management enabled, reference §3)."""
+        self.patch("orders", str(order_id), relationships={"status": ("orderstatuses", status)})
+
+    # ---------------------------------------------------------------------------------- customers
+
+    def get_customer(self, customer_id: str) -> OroCustomer:
+        doc = self.get("customers", str(customer_id))
+        return self._typed(lambda: OroCustomer.from_resource(doc.single()), f"GET /customers/{customer_id}")
+
+    def iter_customers(
+        self, updated_since: datetime | None = None, page_size: int | None = None
+    ) -> Iterator[OroCustomer]:
+        params = filters(updatedAt__gt=updated_since) if updated_since else {}
+        sort = "updatedAt,id" if updated_since else None
+        for r, _ in self.iter_resources("customers", params=params, sort=sort, page_size=page_size):
+            yield self._typed(lambda r=r: OroCustomer.from_resource(r), "GET /customers")
+
+    # ------------------------------------------------------------------------- products, inventory
+
+    def iter_products(
+        self, skus: Iterable[str] | None = None, page_size: int | None = None, *, with_units: bool = True
+    ) -> Iterator[OroProduct]:
+        """All products, or those with the given SKUs (exact, chunked); with unit precisions included."""
+        include = ("primaryUnitPrecision", "unitPrecisions") if with_units else ()
+        batches: Iterable[dict[str, str]]
+        if skus is None:
+            batches = [{}]
+        else:
+            wanted = sorted(set(skus))
+            batches = [filters(sku=list(chunk)) for chunk in _chunks(wanted, FILTER_CHUNK)]
+        for params in batches:
+            for r, index in self.iter_resources(
+                "products", params=params, include=include, page_size=page_size
+            ):
+                yield self._typed(
+                    lambda r=r, index=index: OroProduct.from_resource(r, index), "GET /products"
+                )
+
+    def iter_inventory_levels(
+        self, product_ids: Iterable[str], page_size: int | None = None
+    ) -> Iterator[OroInventoryLevel]:
+        """The levels of the given products, one per product unit, with SKU and unit code resolved."""
+        wanted = sorted({str(p) for p in product_ids})
+        for chunk in _chunks(wanted, FILTER_CHUNK):
+            for r, index in self.iter_resources(
+                "inventorylevels",
+                params=filters(product=list(chunk)),
+                include=("product", "productUnitPrecision"),
+                page_size=page_size,
+            ):
+                yield self._typed(
+                    lambda r=r, index=index: OroInventoryLevel.from_resource(r, index), "GET /inventorylevels"
+                )
+
+    def update_inventory_level(self, level_id: str, quantity: Decimal) -> None:
+        self.patch("inventorylevels", str(level_id), attributes={"quantity": quantity})
+
+    def update_inventory_levels_batch(self, levels: Iterable[tuple[str, Decimal]]) -> str:
+        """Absolute quantities for many levels in one Batch API request; returns the async operation id.
+        The caller sizes the batch (Oro processes it in chunks of 100 on its message queue)."""
+        records = [{"id": str(level_id), "attributes": {"quantity": qty}} for level_id, qty in levels]
+        if not records:
+            raise ValueError("update_inventory_levels_batch needs at least one level")
+        return self.batch_update("inventorylevels", records).id
+
+    def get_async_operation(self, operation_id: str) -> OroAsyncOperation:
+        doc = self.get("asyncoperations", str(operation_id))
+        return self._typed(
+            lambda: OroAsyncOperation.from_resource(doc.single()), f"GET /asyncoperations/{operation_id}"
+        )
+
+    def get_async_operation_errors(self, operation_id: str) -> list[OroAsyncOperationError]:
+        return [
+            OroAsyncOperationError.from_resource(r)
+            for r, _ in self.iter_resources(f"asyncoperations/{operation_id}/errors")
+        ]
+
+    # ------------------------------------------------------------------------------------- prices
+
+    def iter_price_lists(self, page_size: int | None = None) -> Iterator[OroPriceList]:
+        for r, _ in self.iter_resources("pricelists", page_size=page_size):
+            yield self._typed(lambda r=r: OroPriceList.from_resource(r), "GET /pricelists")
+
+    def iter_product_prices(
+        self, price_list_id: str, page_size: int | None = None, *, include_product: bool = True
+    ) -> Iterator[OroProductPrice]:
+        """Prices of one price list (Oro requires `filter[priceList]`, one id, reference §7)."""
+        include = ("product",) if include_product else ()
+        for r, index in self.iter_resources(
+            "productprices",
+            params=filters(priceList=str(price_list_id)),
+            include=include,
+            page_size=page_size,
+        ):
+            yield self._typed(
+                lambda r=r, index=index: OroProductPrice.from_resource(r, index), "GET /productprices"
+            )
+
+    # ----------------------------------------------------------------------------------- webhooks
+
+    def iter_webhook_subscriptions(self) -> Iterator[OroWebhookSubscription]:
+        for r, _ in self.iter_resources("webhooks"):
+            yield OroWebhookSubscription.from_resource(r)
+
+    def create_webhook_subscription(
+        self,
+        url: str,
+        topic: str,
+        secret: str | SecretStr,
+        *,
+        format: str = "default",  # noqa: A002 - Oro's own name for it
+        verify_ssl: bool = True,
+    ) -> OroWebhookSubscription:
+        """Subscribes `url` to `topic` (e.g. `order.created`), signed with `secret` (write-only in Oro)."""
+        secret_value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        attributes = {
+            "notificationUrl": url,
+            "secret": secret_value,
+            "enabled": True,
+            "verifySsl": verify_ssl,
+        }
+        relationships = {"topic": ("webhooktopics", topic), "format": ("webhookformats", format)}
+        try:
+            doc = self.create("webhooks", attributes, relationships)
+        except OutcomeUnknown:
+            for existing in self.iter_webhook_subscriptions():
+                if existing.notification_url == url and existing.topic == topic:
+                    return existing
+            doc = self.create("webhooks", attributes, relationships)
+        return OroWebhookSubscription.from_resource(doc.single())
+
+
+def _relationships(relationships: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in relationships.items():
+        if value is None:
+            out[name] = {"data": None}
+        elif isinstance(value, list):
+            out[name] = {"data": [{"type": t, "id": str(i)} for t, i in value]}
+        else:
+            t, i = value
+            out[name] = {"data": {"type": t, "id": str(i)}}
+    return out

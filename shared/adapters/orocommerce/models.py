@@ -1,0 +1,514 @@
+"""OroCommerce back-office JSON:API wire format: the generic document, and typed views of the resources
+the flows read (orders, customers, products, inventory, prices, async operations, webhooks).
+
+Oro sends money and quantities as strings ("789.0000"); they become `Decimal`. Times come as
+`YYYY-MM-DDTHH:MM:SSZ` and become timezone-aware UTC datetimes. A typed view is built from one resource
+plus the document's `included` index, so relationships resolve to objects when they were included and
+to bare ids when they were not. Nothing outside the adapters imports these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+ResourceId = Annotated[str, BeforeValidator(_id_text)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# ------------------------------------------------------------------------------- generic JSON:API
+
+
+class ResourceIdentifier(_Wire):
+    type: str
+    id: ResourceId
+
+
+class Relationship(_Wire):
+    data: ResourceIdentifier | list[ResourceIdentifier] | None = None
+
+
+class Resource(_Wire):
+    type: str
+    id: ResourceId | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    links: dict[str, Any] = Field(default_factory=dict)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        return self.attributes.get(name, default)
+
+    def one(self, name: str) -> ResourceIdentifier | None:
+        """The to-one relationship `name` (None when absent, null, or unexpectedly to-many)."""
+        rel = self.relationships.get(name)
+        if rel is None or not isinstance(rel.data, ResourceIdentifier):
+            return None
+        return rel.data
+
+    def one_id(self, name: str) -> str | None:
+        ref = self.one(name)
+        return ref.id if ref else None
+
+    def many(self, name: str) -> list[ResourceIdentifier]:
+        rel = self.relationships.get(name)
+        if rel is None or rel.data is None:
+            return []
+        return rel.data if isinstance(rel.data, list) else [rel.data]
+
+    def many_ids(self, name: str) -> list[str]:
+        return [ref.id for ref in self.many(name)]
+
+
+class Document(_Wire):
+    """A JSON:API document: one resource or a list, the included ones, links and meta."""
+
+    data: Resource | list[Resource] | None = None
+    included: list[Resource] = Field(default_factory=list)
+    links: dict[str, Any] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def resources(self) -> list[Resource]:
+        if self.data is None:
+            return []
+        return self.data if isinstance(self.data, list) else [self.data]
+
+    def single(self) -> Resource:
+        if not isinstance(self.data, Resource):
+            raise ValueError("the document holds no single resource")
+        return self.data
+
+    def index(self) -> Included:
+        return Included(self.included)
+
+
+class Included:
+    """The `included` array keyed by (type, id)."""
+
+    def __init__(self, resources: list[Resource] | None = None) -> None:
+        self._by_key: dict[tuple[str, str], Resource] = {}
+        for r in resources or []:
+            if r.id is not None:
+                self._by_key[(r.type, r.id)] = r
+
+    def get(self, ref: ResourceIdentifier | None) -> Resource | None:
+        if ref is None:
+            return None
+        return self._by_key.get((ref.type, ref.id))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+class JsonApiError(_Wire):
+    status: str | None = None
+    code: str | None = None
+    title: str | None = None
+    detail: str | None = None
+    source: dict[str, Any] | None = None
+
+    def describe(self) -> str:
+        text = self.detail or self.title or "error"
+        if self.title and self.detail and self.title not in self.detail:
+            text = f"{self.title}: {self.detail}"
+        where = (self.source or {}).get("pointer") or (self.source or {}).get("parameter")
+        return f"{text} (at {where})" if where else text
+
+
+# ------------------------------------------------------------------------------------- typed views
+
+
+class OroOrderLine(_Wire):
+    id: ResourceId
+    product_sku: str | None = None
+    product_name: str | None = None
+    free_form_product: str | None = None
+    quantity: Decimal
+    product_unit_code: str | None = None
+    product_unit_id: str | None = None
+    value: Decimal | None = None  # unit price
+    currency: str | None = None
+    price_type: int | None = None  # 10 = per unit, 20 = bundled
+    product_id: str | None = None
+    comment: str | None = None
+    checksum: str | None = None
+    ship_by: str | None = None
+    updated_at: UtcDatetime | None = None
+
+    @property
+    def unit(self) -> str | None:
+        """The Oro unit code: the relationship id when present, else the read-only attribute."""
+        return self.product_unit_id or self.product_unit_code
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroOrderLine:
+        return cls(
+            id=r.id or "",
+            product_sku=r.attr("productSku"),
+            product_name=r.attr("productName"),
+            free_form_product=r.attr("freeFormProduct"),
+            quantity=r.attr("quantity"),
+            product_unit_code=r.attr("productUnitCode"),
+            product_unit_id=r.one_id("productUnit"),
+            value=r.attr("value"),
+            currency=r.attr("currency"),
+            price_type=r.attr("priceType"),
+            product_id=r.one_id("product"),
+            comment=r.attr("comment"),
+            checksum=r.attr("checksum"),
+            ship_by=r.attr("shipBy"),
+            updated_at=r.attr("updatedAt"),
+        )
+
+
+class OroCustomer(_Wire):
+    id: ResourceId
+    name: str
+    external_id: str | None = None
+    parent_id: str | None = None
+    children_ids: list[str] = Field(default_factory=list)
+    group_id: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroCustomer:
+        return cls(
+            id=r.id or "",
+            name=r.attr("name") or "",
+            external_id=r.attr("externalId"),
+            parent_id=r.one_id("parent"),
+            children_ids=r.many_ids("children"),
+            group_id=r.one_id("group"),
+            created_at=r.attr("createdAt"),
+            updated_at=r.attr("updatedAt"),
+        )
+
+
+class OroOrder(_Wire):
+    id: ResourceId
+    identifier: str | None = None
+    po_number: str | None = None
+    customer_notes: str | None = None
+    ship_until: str | None = None
+    currency: str | None = None
+    subtotal_value: Decimal | None = None
+    total_value: Decimal | None = None
+    total_discounts_amount: Decimal | None = None
+    estimated_shipping_cost_amount: Decimal | None = None
+    overridden_shipping_cost_amount: Decimal | None = None
+    shipping_method: str | None = None
+    external: bool | None = None
+    external_id: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime
+    internal_status: str | None = None
+    status: str | None = None
+    shipping_status: str | None = None
+    customer_id: str | None = None
+    customer_user_id: str | None = None
+    parent_id: str | None = None
+    sub_order_ids: list[str] = Field(default_factory=list)
+    source_type: str | None = None
+    source_id: str | None = None
+    line_item_ids: list[str] = Field(default_factory=list)
+    shipping_tracking_ids: list[str] = Field(default_factory=list)
+    # Filled only when the document included them (`include=lineItems,customer`).
+    line_items: list[OroOrderLine] = Field(default_factory=list)
+    customer: OroCustomer | None = None
+
+    @property
+    def lines_included(self) -> bool:
+        return len(self.line_items) == len(self.line_item_ids)
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroOrder:
+        included = included or Included()
+        lines = [included.get(ref) for ref in r.many("lineItems")]
+        customer_res = included.get(r.one("customer"))
+        source = r.one("source")
+        return cls(
+            id=r.id or "",
+            identifier=r.attr("identifier"),
+            po_number=r.attr("poNumber"),
+            customer_notes=r.attr("customerNotes"),
+            ship_until=r.attr("shipUntil"),
+            currency=r.attr("currency"),
+            subtotal_value=r.attr("subtotalValue"),
+            total_value=r.attr("totalValue"),
+            total_discounts_amount=r.attr("totalDiscountsAmount"),
+            estimated_shipping_cost_amount=r.attr("estimatedShippingCostAmount"),
+            overridden_shipping_cost_amount=r.attr("overriddenShippingCostAmount"),
+            shipping_method=r.attr("shippingMethod"),
+            external=r.attr("external"),
+            external_id=r.attr("externalId"),
+            created_at=r.attr("createdAt"),
+            updated_at=r.attr("updatedAt"),
+            internal_status=r.one_id("internalStatus"),
+            status=r.one_id("status"),
+            shipping_status=r.one_id("shippingStatus"),
+            customer_id=r.one_id("customer"),
+            customer_user_id=r.one_id("customerUser"),
+            parent_id=r.one_id("parent"),
+            sub_order_ids=r.many_ids("subOrders"),
+            source_type=source.type if source else None,
+            source_id=source.id if source else None,
+            line_item_ids=r.many_ids("lineItems"),
+            shipping_tracking_ids=r.many_ids("shippingTrackings"),
+            line_items=[OroOrderLine.from_resource(x) for x in lines if x is not None],
+            customer=OroCustomer.from_resource(customer_res) if customer_res else None,
+        )
+
+
+class OroUnitPrecision(_Wire):
+    id: ResourceId
+    unit: str | None = None
+    precision: int | None = None
+    conversion_rate: Decimal | None = None
+    sell: bool | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroUnitPrecision:
+        return cls(
+            id=r.id or "",
+            unit=r.one_id("unit"),
+            precision=r.attr("precision"),
+            conversion_rate=r.attr("conversionRate"),
+            sell=r.attr("sell"),
+        )
+
+
+class OroProduct(_Wire):
+    id: ResourceId
+    sku: str
+    status: str | None = None
+    product_type: str | None = None
+    inventory_status: str | None = None
+    updated_at: UtcDatetime | None = None
+    primary_unit_precision_id: str | None = None
+    unit_precision_ids: list[str] = Field(default_factory=list)
+    # Filled when `include=unitPrecisions,primaryUnitPrecision` was asked for.
+    unit_precisions: list[OroUnitPrecision] = Field(default_factory=list)
+
+    @property
+    def primary_unit(self) -> str | None:
+        for p in self.unit_precisions:
+            if p.id == self.primary_unit_precision_id:
+                return p.unit
+        return None
+
+    def conversion_rate(self, unit: str) -> Decimal | None:
+        """Primary units in one `unit` (the primary unit's own rate is 1)."""
+        for p in self.unit_precisions:
+            if p.unit == unit:
+                return p.conversion_rate
+        return None
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroProduct:
+        included = included or Included()
+        refs = r.many("unitPrecisions")
+        primary = r.one("primaryUnitPrecision")
+        if primary is not None and primary.id not in {x.id for x in refs}:
+            refs = [primary, *refs]
+        precisions = [included.get(ref) for ref in refs]
+        return cls(
+            id=r.id or "",
+            sku=r.attr("sku") or "",
+            status=r.attr("status"),
+            product_type=r.attr("productType"),
+            inventory_status=r.one_id("inventory_status"),
+            updated_at=r.attr("updatedAt"),
+            primary_unit_precision_id=primary.id if primary else None,
+            unit_precision_ids=[ref.id for ref in refs],
+            unit_precisions=[OroUnitPrecision.from_resource(p) for p in precisions if p is not None],
+        )
+
+
+class OroInventoryLevel(_Wire):
+    id: ResourceId
+    quantity: Decimal
+    external_id: str | None = None
+    product_id: str | None = None
+    product_unit_precision_id: str | None = None
+    # Filled when `include=product,productUnitPrecision` was asked for.
+    product_sku: str | None = None
+    unit: str | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroInventoryLevel:
+        included = included or Included()
+        product = included.get(r.one("product"))
+        precision = included.get(r.one("productUnitPrecision"))
+        return cls(
+            id=r.id or "",
+            quantity=r.attr("quantity", 0),
+            external_id=r.attr("externalId"),
+            product_id=r.one_id("product"),
+            product_unit_precision_id=r.one_id("productUnitPrecision"),
+            product_sku=product.attr("sku") if product else None,
+            unit=precision.one_id("unit") if precision else None,
+        )
+
+
+class OroPriceList(_Wire):
+    id: ResourceId
+    name: str
+    currencies: list[str] = Field(default_factory=list)
+    active: bool | None = None
+    updated_at: UtcDatetime | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroPriceList:
+        return cls(
+            id=r.id or "",
+            name=r.attr("name") or "",
+            currencies=list(r.attr("priceListCurrencies") or []),
+            active=r.attr("active"),
+            updated_at=r.attr("updatedAt"),
+        )
+
+
+class OroProductPrice(_Wire):
+    id: ResourceId  # "<GUID>-<priceListId>"
+    quantity: Decimal  # the tier's minimum quantity
+    value: Decimal
+    currency: str
+    price_list_id: str | None = None
+    product_id: str | None = None
+    unit: str | None = None
+    product_sku: str | None = None  # when `include=product`
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroProductPrice:
+        included = included or Included()
+        product = included.get(r.one("product"))
+        return cls(
+            id=r.id or "",
+            quantity=r.attr("quantity"),
+            value=r.attr("value"),
+            currency=r.attr("currency"),
+            price_list_id=r.one_id("priceList"),
+            product_id=r.one_id("product"),
+            unit=r.one_id("unit"),
+            product_sku=product.attr("sku") if product else None,
+        )
+
+
+class OroAsyncSummary(_Wire):
+    aggregate_time: int | None = Field(default=None, alias="aggregateTime")
+    read_count: int = Field(default=0, alias="readCount")
+    write_count: int = Field(default=0, alias="writeCount")
+    error_count: int = Field(default=0, alias="errorCount")
+    create_count: int = Field(default=0, alias="createCount")
+    update_count: int = Field(default=0, alias="updateCount")
+
+
+ASYNC_FINISHED = frozenset({"success", "failed", "cancelled"})
+
+
+class OroAsyncOperation(_Wire):
+    id: ResourceId
+    status: str  # new | running | failed | success | cancelled
+    progress: Decimal | None = None
+    elapsed_time: int | None = None
+    entity_type: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    summary: OroAsyncSummary = Field(default_factory=OroAsyncSummary)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ASYNC_FINISHED
+
+    @property
+    def has_errors(self) -> bool:
+        """`success` can still carry errors (reference §2): read `/errors` whenever this is true."""
+        return self.status in ("failed", "cancelled") or self.summary.error_count > 0
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroAsyncOperation:
+        return cls(
+            id=r.id or "",
+            status=r.attr("status") or "new",
+            progress=r.attr("progress"),
+            elapsed_time=r.attr("elapsedTime"),
+            entity_type=r.attr("entityType"),
+            created_at=r.attr("createdAt"),
+            updated_at=r.attr("updatedAt"),
+            summary=OroAsyncSummary.model_validate(r.attr("summary") or {}),
+        )
+
+
+class OroAsyncOperationError(_Wire):
+    id: ResourceId
+    status: str | None = None
+    title: str | None = None
+    detail: str | None = None
+    pointer: str | None = None
+
+    @property
+    def record_index(self) -> int | None:
+        """The position in the batch's `data` array the error is about (`/data/3/attributes/x` → 3)."""
+        parts = (self.pointer or "").strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "data" and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroAsyncOperationError:
+        source = r.attr("source") or {}
+        status = r.attr("status")
+        return cls(
+            id=r.id or "",
+            status=str(status) if status is not None else None,
+            title=r.attr("title"),
+            detail=r.attr("detail"),
+            pointer=source.get("pointer") if isinstance(source, dict) else None,
+        )
+
+
+class OroShippingTracking(_Wire):
+    id: ResourceId
+    method: str | None = None
+    number: str | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroShippingTracking:
+        return cls(id=r.id or "", method=r.attr("method"), number=r.attr("number"))
+
+
+class OroWebhookSubscription(_Wire):
+    id: ResourceId
+    notification_url: str | None = None
+    enabled: bool | None = None
+    verify_ssl: bool | None = None
+    topic: str | None = None
+    format: str | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroWebhookSubscription:
+        return cls(
+            id=r.id or "",
+            notification_url=r.attr("notificationUrl"),
+            enabled=r.attr("enabled"),
+            verify_ssl=r.attr("verifySsl"),
+            topic=r.one_id("topic"),
+            format=r.one_id("format"),
+        )
