@@ -125,8 +125,8 @@ class Functions(Construct):
     ) -> None:
         acknowledge(
             fn,
-            f"Pinned to {RUNTIME.name} on purpose: the bundle's compiled wheels (pydantic-core, PyYAML, "
-            "wrapt) are fetched for exactly this version (infra/bundling.py derives pip's "
+            f"Pinned to {RUNTIME.name} on purpose: the bundle's compiled wheels (pydantic-core, PyYAML) "
+            "are fetched for exactly this version (infra/bundling.py derives pip's "
             "--python-version from the same constant). Moving up is a one-line change made together "
             "with a test run, not on a linter's schedule.",
             "AwsSolutions-L1",
@@ -179,4 +179,5 @@ def _no_async_dlq_reason(spec: FunctionSpec, consumed: list[QueueSpec]) -> str:
         )
     if not reasons:
         reasons.append("it has no trigger in this stack: an operator invokes it on demand, synchronously")
-    return "; ".join(reasons).capitalize() + "."
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:] + "."
