@@ -232,6 +232,8 @@ class Store:
             self.sales = dict(data.get("sales", {}))
             self.webhooks = dict(data.get("webhooks", {}))
             self.counters = {"sale": 0, "adjustment": 0, **data.get("counters", {})}
+            # A seeded id generator would hand out the restored records' ids again: go random after a restore.
+            self.ids = IdFactory(None)
 
     def rename_price_tiers(self, names: dict[int, str]) -> list[Json]:
         with self.lock:

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 FOUR_PLACES = Decimal("0.0001")
+FIVE_PLACES = Decimal("0.00001")
 ZERO = Decimal("0")
 
 
@@ -46,8 +47,10 @@ def required(field: str) -> ApiError:
 
 
 def format_decimal(value: Decimal) -> str:
-    if value.as_tuple().exponent < -4:  # type: ignore[operator]
-        value = value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+    # Inputs are validated to 4 places (CurrencyRate: 5) and computed money is rounded to 4 where it is made;
+    # this is only a safety net against a long expansion reaching the wire.
+    if value.as_tuple().exponent < -5:  # type: ignore[operator]
+        value = value.quantize(FIVE_PLACES, rounding=ROUND_HALF_UP)
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
 

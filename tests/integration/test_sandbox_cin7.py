@@ -429,6 +429,48 @@ def test_price_tiers_are_ten_and_products_carry_them_by_name(
     assert updated.json()["Products"][0]["PriceTier3"] == 0.2
 
 
+def test_stock_adjustment_sets_levels_only_when_completed(cin7_client: httpx.Client, cin7_demo: dict) -> None:
+    body = {
+        "EffectiveDate": "2026-07-01T00:00:00",
+        "Status": "DRAFT",
+        "Lines": [{"SKU": "WID-100", "Location": "Sydney DC", "Quantity": 150}],
+    }
+    draft = send(cin7_client, "POST", "stockadjustment", body)
+    assert draft.status_code == 200 and availability(cin7_client, "WID-100", "Sydney DC")["OnHand"] == 120
+    completed = send(
+        cin7_client, "PUT", "stockadjustment", {"TaskID": draft.json()["TaskID"], "Status": "COMPLETED"}
+    )
+    assert completed.status_code == 200
+    assert availability(cin7_client, "WID-100", "Sydney DC")["OnHand"] == 150  # adjusted to, not by
+    unknown = send(
+        cin7_client, "POST", "stockadjustment", {**body, "Lines": [{"SKU": "NOPE", "Quantity": 1}]}
+    )
+    assert unknown.status_code == 400
+
+
+def test_sale_header_is_validated_and_updatable(cin7_client: httpx.Client, cin7_demo: dict) -> None:
+    customer = cin7_demo["customers"]["Acme Holdings"]
+    too_long = send(
+        cin7_client,
+        "POST",
+        "sale",
+        {"CustomerID": customer, "Location": "Main Warehouse", "ExternalID": "x" * 257},
+    )
+    assert too_long.status_code == 400
+    no_customer = send(cin7_client, "POST", "sale", {"Location": "Main Warehouse"})
+    assert no_customer.status_code == 400
+    sale = create_sale(
+        cin7_client, cin7_demo, "x" * 256, CustomerID=None, Customer="Acme Holdings", CustomerReference=""
+    )
+    assert sale["CustomerID"] == customer and sale["TaxCalculation"] == "Exclusive"
+    updated = send(
+        cin7_client, "PUT", "sale", {"ID": sale["ID"], "CustomerReference": "PO-77", "ExternalID": "oro:77"}
+    )
+    assert updated.status_code == 200 and updated.json()["CustomerReference"] == "PO-77"
+    assert sale_row(cin7_client, "oro:77")["CustomerReference"] == "PO-77"
+    assert cin7_client.get("sale", params={"ID": "00000000-0000-0000-0000-000000000000"}).status_code == 400
+
+
 def test_seed_demo_is_reproducible_with_a_guid_seed(cin7_sandbox: Cin7Sandbox) -> None:
     first = seed_demo(
         cin7_sandbox.base_url, cin7_sandbox.account_id, cin7_sandbox.application_key, guid_seed=11
