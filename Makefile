@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= config/example.yaml
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# jsii reads this as the list of Node major versions whose end-of-life banner to silence.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: venv run test lint synth deploy clean
 
@@ -32,7 +33,7 @@ lint: $(STAMP)
 
 ## CloudFormation template into cdk.out/ (the CDK CLI is installed locally, not globally).
 node_modules/.bin/cdk:
-	npm install --no-audit --no-fund --silent aws-cdk@2
+	npm install --no-audit --no-fund --no-save --silent aws-cdk@2.1148.1
 
 synth: $(STAMP) node_modules/.bin/cdk
 	PATH=$(CURDIR)/$(BIN):$$PATH node_modules/.bin/cdk synth -c config=$(CONFIG) --quiet

@@ -90,6 +90,7 @@ class Functions(Construct):
                     if queue_spec.max_batching_window_seconds
                     else None,
                     report_batch_item_failures=True,
+                    max_concurrency=queue_spec.max_concurrency,
                 )
             )
         self._acknowledge(spec, fn, role, consumed)

@@ -35,6 +35,9 @@ class QueueSpec:
     retention_seconds: int = REPLAY_WINDOW_SECONDS
     dlq_retention_seconds: int = REPLAY_WINDOW_SECONDS
     max_batching_window_seconds: int = 0
+    # Event source MaximumConcurrency (2..1000; None = no cap). Every worker shares one ERP rate budget, so
+    # more workers than the budget can feed only wait on each other.
+    max_concurrency: int | None = None
 
     @property
     def dlq_key(self) -> str:
@@ -90,7 +93,7 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec(key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5),
+    QueueSpec(key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5, max_concurrency=2),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (

@@ -73,10 +73,5 @@ def test_requirements_are_the_pinned_runtime_dependencies_when_read_from_pyproje
     assert requirements and all("==" in r for r in requirements)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml pins aws-lambda-powertools without its `tracer` extra; functions run with "
-    "Tracing.ACTIVE and shared/observability.py builds a Tracer, which imports aws-xray-sdk on a cold start",
-)
 def test_bundle_includes_the_xray_sdk_when_functions_trace() -> None:
     assert any(r.startswith(("aws-lambda-powertools[tracer", "aws-xray-sdk")) for r in runtime_requirements())

@@ -65,6 +65,17 @@ def test_event_source_reports_batch_item_failures_when_a_function_consumes_a_que
         assert mapping["Properties"].get("FunctionResponseTypes") == ["ReportBatchItemFailures"], mid
 
 
+def test_event_source_caps_concurrency_when_the_queue_spec_sets_a_maximum(template: Template) -> None:
+    caps = sorted(q.max_concurrency for q in QUEUES if q.max_concurrency)
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+    found = sorted(
+        m["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        for m in mappings
+        if "ScalingConfig" in m["Properties"]
+    )
+    assert caps and found == caps
+
+
 def test_visibility_timeout_covers_six_function_timeouts_when_a_function_consumes_the_queue(
     template: Template,
 ) -> None:
