@@ -546,6 +546,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send_error(error)
             return
+        except Exception as exc:  # a sandbox bug answers like Cin7's 500, not with a dropped socket
+            self._send_error(
+                ApiError(500, f"An unexpected error occurred in the sandbox: {type(exc).__name__}: {exc}")
+            )
+            return
         if method != "GET":
             sb._persist()
         if decision.drop is not None:
@@ -574,8 +579,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         try:
             result = self._control_route(sb, method, path, query, body)
-        except (ValueError, FaultRuleError, ApiError) as exc:
-            message = exc.message if isinstance(exc, ApiError) else str(exc)
+        except (ValueError, TypeError, KeyError, AttributeError, FaultRuleError, ApiError) as exc:
+            message = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
             self._send(400, {"error": message})
             return
         if result is None:
