@@ -42,7 +42,9 @@ from local.provision import DEFAULT_PREFIX, physical_name
 from shared.config import CONFIG_ENV_VAR, Config
 from shared.resources import FUNCTIONS, QUEUES, FunctionSpec, QueueSpec
 
-log = logging.getLogger("orosync.local")
+# Not under "orosync": that is the Powertools logger of the functions, which would stamp these
+# lines with whichever function logged last.
+log = logging.getLogger("local.runtime")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerResolver = Callable[[FunctionSpec], Handler]
@@ -174,19 +176,24 @@ class LocalRuntime:
         if self.started:
             return self
         self._apply_env()
-        self._cold_start()
+        try:
+            self._cold_start()
+            self._sqs = boto3.session.Session().client("sqs")
+            self.region = self._sqs.meta.region_name or "us-east-1"
+            for q in self.queues:
+                attrs = self._sqs.get_queue_attributes(
+                    QueueUrl=self._queue_urls[q.key], AttributeNames=["QueueArn"]
+                )
+                self._queue_arns[q.key] = attrs["Attributes"]["QueueArn"]
+                self.account = self._queue_arns[q.key].split(":")[4]
+            if self.routes:
+                self._server = _ApiServer((self.host, self.port), self)
+                self.port = self._server.server_port
+        except BaseException:
+            self._restore_env()
+            raise
         self._stopping.clear()
-        self._sqs = boto3.session.Session().client("sqs")
-        self.region = self._sqs.meta.region_name or "us-east-1"
-        for q in self.queues:
-            attrs = self._sqs.get_queue_attributes(
-                QueueUrl=self._queue_urls[q.key], AttributeNames=["QueueArn"]
-            )
-            self._queue_arns[q.key] = attrs["Attributes"]["QueueArn"]
-            self.account = self._queue_arns[q.key].split(":")[4]
-        if self.routes:
-            self._server = _ApiServer((self.host, self.port), self)
-            self.port = self._server.server_port
+        if self._server:
             self._spawn("api", self._server.serve_forever, 0.2)
         for q in self.queues:
             self._spawn(f"poll-{q.key}", self._poll_loop, q)
