@@ -226,7 +226,6 @@ class FaultDecision:
     action: str | None = None  # "error" | "throttle" | None
     error_status: int = 500
     drop: FaultRule | None = None
-    rule_ids: list[int] = field(default_factory=list)
 
 
 class FaultInjector:
@@ -265,7 +264,6 @@ class FaultInjector:
                 if not rule.matches(method, path):
                     continue
                 rule.matched += 1
-                decision.rule_ids.append(rule.id)
                 error_draw = rule.rng.random() if rule.error_rate else 1.0
                 drop_draw = rule.rng.random() if rule.drop_after_commit_rate else 1.0
                 if rule.latency_ms:

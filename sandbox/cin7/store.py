@@ -1336,7 +1336,7 @@ class Store:
             sale["Quote"].update(
                 {"Memo": text_value(body.get("Memo"), "Memo", max_len=2000) or "", "Status": status}
             )
-            sale["Quote"].update(self._totals(lines, charges, sale))
+            sale["Quote"].update(self._totals(lines, charges))
             if status == "AUTHORISED":
                 sale["Status"] = "ESTIMATED"
                 self.emit("Sale/QuoteAuthorised", self._thin_event(sale, "Sale/QuoteAuthorised"))
@@ -1378,7 +1378,7 @@ class Store:
             order["Memo"] = text_value(body.get("Memo"), "Memo", max_len=2000) or ""
             order["Lines"] = lines
             order["AdditionalCharges"] = charges
-            order.update(self._totals(lines, charges, sale))
+            order.update(self._totals(lines, charges))
             if status == "DRAFT":
                 order["Status"] = "DRAFT"
                 sale["Status"] = "ORDERING"
@@ -1492,12 +1492,10 @@ class Store:
             "Total": total,
         }
 
-    def _totals(self, lines: list[Json], charges: list[Json], sale: Json) -> Json:
-        inclusive = sale["TaxCalculation"] == "Inclusive"
+    def _totals(self, lines: list[Json], charges: list[Json]) -> Json:
+        # Line totals already follow the sale's tax mode, so the document totals are the same sums either way.
         tax = sum((item["Tax"] for item in lines + charges), ZERO)
         total = sum((item["Total"] for item in lines + charges), ZERO)
-        if not inclusive:
-            return {"TotalBeforeTax": q4(total - tax), "Tax": q4(tax), "Total": q4(total)}
         return {"TotalBeforeTax": q4(total - tax), "Tax": q4(tax), "Total": q4(total)}
 
     def _authorise_order(self, sale: Json, mode: str) -> None:

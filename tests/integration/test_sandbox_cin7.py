@@ -712,6 +712,24 @@ def test_state_survives_a_restart_when_a_state_file_is_given(tmp_path: Any) -> N
         assert [u["Name"] for u in units] == ["Item"]
 
 
+def test_garbage_bodies_get_cin7_errors_and_change_nothing(
+    cin7_client: httpx.Client, cin7_demo: dict
+) -> None:
+    not_json = cin7_client.post("sale", content=b"{not json")
+    assert not_json.status_code == 500 and not_json.json()[0]["ErrorCode"] == 500  # "could not be parsed"
+    not_object = send(cin7_client, "POST", "sale", [1, 2])
+    assert not_object.status_code == 400 and not_object.json()[0]["ErrorCode"] == 400
+    wrong_types = send(cin7_client, "POST", "sale/order", {"SaleID": "x", "Status": "SHIPPED", "Lines": "no"})
+    assert wrong_types.status_code == 400
+    assert cin7_client.put("saleList").status_code == 405
+    assert cin7_client.get("saleList").json()["Total"] == 0
+
+
+def test_cli_rejects_an_unknown_throttle_status() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--throttle-status", "418"])
+
+
 def test_cli_accepts_the_documented_options() -> None:
     args = build_parser().parse_args(
         [
