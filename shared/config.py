@@ -106,10 +106,16 @@ class ErpApplication(_Strict):
 
     secret: str  # which `secrets` entry holds its credentials: "cin7_orders" or "cin7_bulk"
     calls_per_minute: int = Field(default=60, ge=1)
-    burst: int = Field(default=5, ge=1)  # tokens the bucket can hold beyond a steady drip
+    burst: int = Field(default=10, ge=1)  # the bucket's size: calls that may go out back to back
     # Bulk flows (stock, prices, reconcile) only take a token while more than `reserve` remain.
-    reserve: int = Field(default=10, ge=0)
+    reserve: int = Field(default=3, ge=0)
     flows: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _reserve_below_burst(self) -> ErpApplication:
+        if self.reserve >= self.burst:
+            raise ValueError(f"reserve ({self.reserve}) must be below burst ({self.burst}) or bulk flows never run")
+        return self
 
 
 class Erp(_Strict):

@@ -6,7 +6,7 @@ same execution environment. Tests reset it with `Runtime.reset()`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -14,8 +14,13 @@ from typing import Any, ClassVar
 from aws_lambda_powertools.utilities import parameters
 
 from shared.adapters.aws.queue import SqsQueue
+from shared.adapters.aws.rate_budget import RateBudget
 from shared.adapters.aws.secrets import get_secret_json
 from shared.adapters.aws.state import StateStore
+from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.cin7.erp import Cin7Erp
+from shared.adapters.orocommerce.client import OroClient
+from shared.adapters.orocommerce.storefront import OroStorefront
 from shared.config import Config, config_from_env
 from shared.resources import queue
 
@@ -28,6 +33,7 @@ class SystemClock:
 @dataclass
 class Runtime:
     _current: ClassVar[Runtime | None] = None
+    _erp_clients: dict[str, Cin7Client] = field(default_factory=dict)
 
     @classmethod
     def get(cls) -> Runtime:
@@ -57,6 +63,26 @@ class Runtime:
     @cached_property
     def orders_queue(self) -> SqsQueue:
         return SqsQueue(env_var=queue("orders").env_var)
+
+    @cached_property
+    def storefront(self) -> OroStorefront:
+        creds = self.secret("oro_client", "client_id", "client_secret")
+        client = OroClient.from_config(self.config.endpoints.oro, creds["client_id"], creds["client_secret"])
+        return OroStorefront(client)
+
+    def erp(self, flow: str) -> Cin7Erp:
+        """The ERP for one flow: the API application that serves it, behind that application's budget."""
+        application = self.config.erp.application_for(flow)
+        if application not in self._erp_clients:
+            app = self.config.erp.applications[application]
+            creds = self.secret(app.secret, "account_id", "application_key")
+            self._erp_clients[application] = Cin7Client.from_config(
+                self.config.endpoints.cin7,
+                creds["account_id"],
+                creds["application_key"],
+                budget=RateBudget.for_flow(self.config, flow),
+            )
+        return Cin7Erp(self._erp_clients[application].for_flow(flow), sale_type=self.config.erp.sale_type)
 
     def secret(self, key: str, *required: str) -> dict[str, Any]:
         """A secret named by `config.secrets.<key>`, cached by Powertools for `max_age_seconds`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -112,7 +112,6 @@ class SaleDraft:
     authorise: bool
     customer_reference: str | None = None
     note: str | None = None
-    additional_charges: tuple[SaleLine, ...] = field(default=())
 
 
 @dataclass(frozen=True)

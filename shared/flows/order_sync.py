@@ -229,25 +229,14 @@ class OrderSync:
                     price=converted.price,
                     tax_rule=rule_name,
                     tax=tax,
-                    total=converted.quantity * converted.price + tax,
+                    # The storefront total, exact: the ERP checks it against quantity × price within a
+                    # cent, and the difference is kept visible as `rounding`.
+                    total=converted.line_total + tax,
                     rounding=converted.rounding,
                 )
             )
         if holds or customer is None:
             return holds
-        charges = tuple(
-            SaleLine(
-                "ROUNDING",
-                f"Rounding of {ln.sku} unit conversion",
-                Decimal(1),
-                ln.rounding,
-                ln.tax_rule,
-                Decimal(0),
-                ln.rounding,
-            )
-            for ln in lines
-            if ln.rounding != 0
-        )
         draft = SaleDraft(
             external_id=f"{self.config.orders.external_id_prefix}{order.id}",
             customer_id=customer.id,
@@ -257,7 +246,6 @@ class OrderSync:
             authorise=authorise and not customer.on_credit_hold,
             customer_reference=order.po_number,
             note=f"OroCommerce order {order.identifier}",
-            additional_charges=charges,
         )
         return draft, customer
 

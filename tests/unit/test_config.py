@@ -33,6 +33,7 @@ def test_example_config_is_valid():
         (lambda d: d["orders"]["status_policy"].update(open="void"), "only 'cancelled' can map to 'void'"),
         (lambda d: d["erp"]["applications"]["orders"].update(secret="cin7_bulk"), "secrets.cin7_bulk is not set"),
         (lambda d: d["endpoints"]["oro"].update(base_url="not a url"), "endpoints.oro.base_url"),
+        (lambda d: d["erp"]["applications"]["orders"].update(reserve=10), "reserve (10) must be below burst (10)"),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):

@@ -1,0 +1,83 @@
+"""OroCommerce as the `Storefront` port: the client's wire models mapped to domain orders and customers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from shared.adapters.orocommerce.client import OroClient
+from shared.adapters.orocommerce.models import OroCustomer, OroOrder
+from shared.domain.orders import OrderLine, OrderVersion, StorefrontCustomer, StorefrontOrder
+from shared.errors import Permanent
+
+
+def to_storefront_order(order: OroOrder) -> StorefrontOrder:
+    if not order.lines_included:
+        raise Permanent(f"oro order {order.id}: line items were not included in the document", system="oro")
+    if not order.customer_id:
+        raise Permanent(f"oro order {order.id}: no customer", system="oro")
+    lines = []
+    for li in order.line_items:
+        if not li.product_sku or not li.unit or li.value is None:
+            raise Permanent(
+                f"oro order {order.id} line {li.id}: missing "
+                + ", ".join(
+                    n
+                    for n, v in (
+                        ("productSku", li.product_sku),
+                        ("productUnit", li.unit),
+                        ("value", li.value),
+                    )
+                    if not v and v != 0
+                ),
+                system="oro",
+            )
+        lines.append(
+            OrderLine(
+                line_id=li.id,
+                sku=li.product_sku,
+                name=li.product_name or li.product_sku,
+                unit=li.unit,
+                quantity=li.quantity,
+                unit_price=li.value,
+            )
+        )
+    return StorefrontOrder(
+        id=order.id,
+        identifier=order.identifier or order.id,
+        status=order.internal_status or "",
+        customer_id=order.customer_id,
+        currency=order.currency or "",
+        lines=tuple(lines),
+        updated_at=order.updated_at,
+        created_at=order.created_at,
+        po_number=order.po_number,
+        customer_user_id=order.customer_user_id,
+        subtotal=order.subtotal_value,
+        total=order.total_value,
+        parent_id=order.parent_id,
+        sub_order_ids=tuple(order.sub_order_ids),
+        source_type=order.source_type,
+        ship_until=order.ship_until,
+    )
+
+
+def to_storefront_customer(customer: OroCustomer) -> StorefrontCustomer:
+    return StorefrontCustomer(
+        id=customer.id, name=customer.name, parent_id=customer.parent_id, external_id=customer.external_id
+    )
+
+
+class OroStorefront:
+    def __init__(self, client: OroClient) -> None:
+        self.client = client
+
+    def get_order(self, order_id: str) -> StorefrontOrder:
+        return to_storefront_order(self.client.get_order(order_id))
+
+    def get_customer(self, customer_id: str) -> StorefrontCustomer:
+        return to_storefront_customer(self.client.get_customer(customer_id))
+
+    def orders_updated_since(self, since: datetime) -> Iterator[OrderVersion]:
+        for order in self.client.iter_orders_updated_since(since):
+            yield OrderVersion(order.id, order.updated_at)
