@@ -259,10 +259,13 @@ class LocalRuntime:
 
     def _cold_start(self) -> None:
         # A new runtime is a new set of execution environments: drop what a previous one cached
-        # (config, clients), if the service's runtime module was loaded at all.
+        # in this process (config, clients, secrets), for the modules that were loaded at all.
         shared_runtime = sys.modules.get("shared.runtime")
         if shared_runtime is not None:
             shared_runtime.Runtime.reset()
+        parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+        if parameters is not None:
+            parameters.clear_caches()
         self._handlers.clear()
 
     # ---- invocation ------------------------------------------------------------------------------
