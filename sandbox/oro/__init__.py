@@ -1,0 +1,32 @@
+"""Sandbox OroCommerce back-office API: an HTTP server that behaves like the real JSON:API (6.1 LTS).
+
+Written from `reference/orocommerce-api.md`, independently of the project's `shared/` package (a second reading
+of the API). Standard library plus httpx (webhook deliveries, demo seeding).
+
+Python API::
+
+    from sandbox.oro.server import OroSandbox
+    sb = OroSandbox(port=0, client_id="id", client_secret="secret", token_ttl=3600).start()
+    ... sb.base_url / sb.api_url / sb.token_url / sb.control_url ...
+    sb.stop()
+
+Command line: ``orosync sandbox oro --port 8081 --client-id ID --client-secret S [--seed demo] ...``.
+
+Control API (no auth, never counted as API calls), under ``/__sandbox/``:
+
+- ``GET health``; ``POST reset`` (body ``{"seed": "demo"}`` optional); ``GET state``
+- ``POST orders/{id}/internal-status {"status": "pending|open|processing|cancelled|closed"}``
+  (back-office action: bumps updatedAt, fires order.updated); ``POST quotes/{id}/status`` and
+  ``POST rfqs/{id}/status`` with ``{"internalStatus": .., "customerStatus": ..}``
+- ``GET webhook-deliveries`` (``?topic=&messageId=&webhookId=&outcome=``), ``DELETE webhook-deliveries``,
+  ``POST webhook-deliveries/wait {"timeout": 10}``
+- ``GET|POST|DELETE faults`` (see ``faults.py`` for the rule schema)
+- ``GET|POST config`` (external_status_management, default_page_size, webhook_includes, token_ttl,
+  batch_delay, batch_paused); ``POST batch {"paused": true}``
+- ``GET|POST clock`` (``{"advance_seconds": n}`` / ``{"offset_seconds": n}``), ``POST tokens`` (a token without
+  the OAuth call), ``POST tokens/revoke``; ``GET|DELETE stats`` (API call counts per endpoint)
+"""
+
+from .server import OroSandbox
+
+__all__ = ["OroSandbox"]
