@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.oro_sandbox",
     "tests.fixtures.cin7_sandbox",
+    "tests.fixtures.local_runtime",
 ]

@@ -228,7 +228,7 @@ def seed_demo(
                 body = {
                     "Name": spec["Name"],
                     "Status": "Active",
-                    "Currency": "AUD",
+                    "Currency": me.get("Currency") or "AUD",  # the tenant's base currency
                     "PaymentTerm": "30 days",
                     "AccountReceivable": "1100",
                     "RevenueAccount": "4000",

@@ -73,6 +73,7 @@ class OrderSync:
         finally:
             self.store.release_lease(order_id, token)
         result.erp_calls = self.erp.calls - calls_before
+        self._event(order_id, "processed", outcome=result.outcome, erp_calls=result.erp_calls)
         logger.info(
             "order processed",
             extra={"order_id": order_id, "outcome": result.outcome, "erp_calls": result.erp_calls},
