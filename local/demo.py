@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import sys
 import tempfile
@@ -90,8 +91,11 @@ class LocalEnvironment:
         time_scale: float = 1.0,
         run_schedules: bool = True,
         function_env: dict[str, str] | None = None,
+        aws: EmbeddedAws | None = None,
     ) -> None:
         self.function_env = dict(function_env or {})
+        self._own_aws = aws is None
+        self._saved_environ: dict[str, str | None] = {}
         self.base_config = config
         self.workdir = workdir
         self.time_scale = time_scale
@@ -103,7 +107,7 @@ class LocalEnvironment:
         # The demo's own seeding and checking use a second Cin7 API application (its own 60 calls/min),
         # as an operator's tools would, so they never eat the service's budget.
         self.cin7_setup_key = str(uuid.uuid4())
-        self.aws: EmbeddedAws | None = None
+        self.aws: EmbeddedAws | None = aws
         self.oro: OroSandbox | None = None
         self.cin7: Cin7Sandbox | None = None
         self.runtime: LocalRuntime | None = None
@@ -113,7 +117,9 @@ class LocalEnvironment:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> LocalEnvironment:
-        self.aws = EmbeddedAws().start()
+        if self.aws is None:
+            self.aws = EmbeddedAws().start()
+        self._saved_environ = {k: os.environ.get(k) for k in self.aws.environ()}
         self.aws.apply_environ()
         self.oro = OroSandbox(port=0, **self.oro_credentials)
         self.oro.start()
@@ -152,12 +158,18 @@ class LocalEnvironment:
         return self
 
     def stop(self) -> None:
-        for part in (self.runtime, self.oro, self.cin7, self.aws):
+        parts: list[Any] = [self.runtime, self.oro, self.cin7, self.aws if self._own_aws else None]
+        for part in parts:
             if part is not None:
                 try:
                     part.stop()
                 except Exception as err:  # noqa: BLE001 - shutting down: report and go on
                     print(f"warning: stopping {type(part).__name__}: {err}", file=sys.stderr)
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         Runtime.reset()
 
     def __enter__(self) -> LocalEnvironment:
