@@ -69,6 +69,20 @@ def _json(status: int, obj: Any, content_type: str = PLAIN, headers: dict[str, s
     return Resp(status, body, {"Content-Type": content_type, **(headers or {})})
 
 
+def _property_path(pointer: str | None) -> str | None:
+    """`/data/attributes/name` -> `name`, `/data/relationships/parent/data` -> `parent` (plain API errors)."""
+    if not pointer:
+        return None
+    parts = [p for p in pointer.split("/") if p]
+    if parts[:1] == ["data"]:
+        parts = parts[1:]
+    if parts[:1] in (["attributes"], ["relationships"]):
+        parts = parts[1:]
+    if parts[-1:] == ["data"]:
+        parts = parts[:-1]
+    return ".".join(parts) or None
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -503,7 +517,12 @@ class OroSandbox:
         if req.jsonapi:
             return _json(status, error_document(errors), JSONAPI, headers)
         plain = [
-            {"code": e.status, "title": e.title, "detail": e.detail, "source": e.pointer or e.parameter}
+            {
+                "code": e.status,
+                "title": e.title,
+                "detail": e.detail,
+                "source": _property_path(e.pointer) or e.parameter,
+            }
             for e in errors
         ]
         return _json(status, plain, PLAIN, headers)

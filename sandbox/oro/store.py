@@ -80,6 +80,8 @@ class Store:
         self.data: dict[str, dict[str, Record]] = {}
         self.seq: dict[str, int] = {}
         self.async_errors: dict[str, list[dict[str, Any]]] = {}
+        # reverse references: (owner type, relationship) -> (target type, target id) -> owner ids
+        self.index: dict[tuple[str, str], dict[Key, set[str]]] = {}
         self.version = 0
         self.reset()
 
@@ -137,8 +139,34 @@ class Store:
             self.seq["customeruserroles"] = 2
             for type_ in ("users", "organizations", "businessunits", "websites"):
                 self.seq[type_] = 1
+            self.rebuild_index()
             self.version += 1
             del now
+
+    # ---- reverse-reference index (kept in step by Tx.commit) -------------------------------------------
+    def rebuild_index(self) -> None:
+        self.index = {}
+        for type_, recs in self.data.items():
+            for rec in recs.values():
+                self.index_add(type_, rec)
+
+    def index_add(self, type_: str, rec: Record) -> None:
+        for name, value in rec["relationships"].items():
+            for target in value if isinstance(value, list) else [value] if value else []:
+                bucket = self.index.setdefault((type_, name), {})
+                bucket.setdefault((target["type"], target["id"]), set()).add(rec["id"])
+
+    def index_remove(self, type_: str, rec: Record) -> None:
+        for name, value in rec["relationships"].items():
+            bucket = self.index.get((type_, name))
+            if bucket is None:
+                continue
+            for target in value if isinstance(value, list) else [value] if value else []:
+                ids = bucket.get((target["type"], target["id"]))
+                if ids is not None:
+                    ids.discard(rec["id"])
+                    if not ids:
+                        del bucket[(target["type"], target["id"])]
 
     def _put_raw(
         self, type_: str, id_: str, attributes: dict[str, Any], relationships: dict[str, Any]
@@ -168,6 +196,7 @@ class Store:
                     self.data[type_] = recs
             self.seq = dict(snap.get("seq", {}))
             self.async_errors = dict(snap.get("async_errors", {}))
+            self.rebuild_index()
             self.version += 1
 
     def view(self) -> Tx:
@@ -224,17 +253,24 @@ class Tx:
             if t == type_ and srec is not None and sid not in base:
                 yield sid, srec
 
-    def owners_of(self, owner_type: str, owner_rel: str, target_id: str) -> list[Record]:
-        spec = REGISTRY[owner_type].rel(owner_rel)
-        assert spec is not None
-        out = []
-        for _, rec in self.records(owner_type):
-            value = rec["relationships"].get(owner_rel)
-            if spec.many:
-                if value and any(v["id"] == target_id for v in value):
-                    out.append(rec)
-            elif value and value["id"] == target_id:
-                out.append(rec)
+    def owners_of(
+        self, owner_type: str, owner_rel: str, target_id: str, target_type: str | None = None
+    ) -> list[Record]:
+        """Records of `owner_type` whose `owner_rel` points at the target (index + staged overlay)."""
+        if target_type is None:
+            spec = REGISTRY[owner_type].rel(owner_rel)
+            assert spec is not None and spec.target is not None
+            target_type = spec.target
+        target = (target_type, target_id)
+        ids = set(self.store.index.get((owner_type, owner_rel), {}).get(target, ()))
+        for (t, sid), srec in self.staged.items():
+            if t != owner_type:
+                continue
+            if srec is not None and _refers(srec["relationships"].get(owner_rel), target):
+                ids.add(sid)
+            else:
+                ids.discard(sid)
+        out = [rec for rec in (self.get(owner_type, i) for i in ids) if rec is not None]
         out.sort(key=lambda r: id_sort_key(r["id"]))
         return out
 
@@ -283,12 +319,16 @@ class Tx:
         return self.pointers.get(key, "/data")
 
     def commit(self) -> None:
-        data = self.store.data
+        data, store = self.store.data, self.store
         for (type_, id_), rec in self.staged.items():
+            old = data[type_].get(id_)
+            if old is not None:
+                store.index_remove(type_, old)
             if rec is None:
                 data[type_].pop(id_, None)
             else:
                 data[type_][id_] = rec
+                store.index_add(type_, rec)
         if self.staged:
             self.store.version += 1
 
@@ -307,6 +347,12 @@ class Tx:
                 out.append(Event(res.webhook_alias, "updated", key[0], key[1]))
         out.extend(self.deleted)
         return out
+
+
+def _refers(value: Any, target: Key) -> bool:
+    if isinstance(value, list):
+        return any(v["type"] == target[0] and v["id"] == target[1] for v in value)
+    return bool(value) and value["type"] == target[0] and value["id"] == target[1]
 
 
 def _changed(before: Record, after: Record) -> bool:
@@ -914,14 +960,9 @@ def delete_record(tx: Tx, type_: str, id_: str, pointer: str = "/data", cascade:
         for r in other_res.rels:
             if r.inverse or (r.target is not None and r.target != type_):
                 continue
-            for oid, orec in list(tx.records(other_type)):
-                value = orec["relationships"].get(r.name)
-                hit = (
-                    any(v["type"] == type_ and v["id"] == id_ for v in value)
-                    if isinstance(value, list)
-                    else bool(value) and value["type"] == type_ and value["id"] == id_
-                )
-                if not hit or (other_type, oid) == (type_, id_):
+            for orec in tx.owners_of(other_type, r.name, id_, type_):
+                oid = orec["id"]
+                if (other_type, oid) == (type_, id_):
                     continue
                 if r.on_delete == "restrict":
                     raise ApiError(
@@ -1171,10 +1212,7 @@ def hook_productunitprecisions(writer: Writer, key: Key, rec: Record, is_new: bo
 
 
 def _levels_of(tx: Tx, precision_id: str) -> Iterator[Record]:
-    for _, level in tx.records("inventorylevels"):
-        p = level["relationships"].get("productUnitPrecision")
-        if p and p["id"] == precision_id:
-            yield level
+    yield from tx.owners_of("inventorylevels", "productUnitPrecision", precision_id)
 
 
 def hook_inventorylevels(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:

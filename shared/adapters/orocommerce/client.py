@@ -482,14 +482,20 @@ class OroClient:
         attributes: Mapping[str, Any] | None = None,
         relationships: Mapping[str, Any] | None = None,
         *,
+        included: Sequence[Mapping[str, Any]] = (),
         include: Iterable[str] = (),
     ) -> Document:
-        """POST a new resource. `relationships` values: `(type, id)`, a list of them, or None."""
-        data = {"type": resource, "attributes": dict(attributes or {})}
+        """POST a new resource. `relationships` values: `(type, id)`, a list of them, or None. `included`
+        carries related records created in the same request (JSON:API resource objects with temporary ids)."""
+        data: dict[str, Any] = {"type": resource, "attributes": dict(attributes or {})}
         if relationships:
             data["relationships"] = _relationships(relationships)
+        document: dict[str, Any] = {"data": data}
+        if included:
+            document["included"] = [dict(r) for r in included]
+        include = list(include)
         params = {"include": ",".join(include)} if include else None
-        _, body = self.request("POST", resource, params=params, body={"data": data}, creates=True)
+        _, body = self.request("POST", resource, params=params, body=document, creates=True)
         return self._document(body, f"POST /{resource}")
 
     def patch(
