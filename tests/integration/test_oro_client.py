@@ -153,6 +153,10 @@ def test_orders_updated_since_filter_and_page(oro_demo: dict[str, Any], oro_sand
         before = _stats(oro_sandbox)["by_endpoint"].get("GET orders", 0)
         seen = list(client.iter_orders_updated_since(watermark, page_size=2))
         assert _stats(oro_sandbox)["by_endpoint"]["GET orders"] - before == 2
+        picked = list(client.iter_orders(ids=[late[0], early[0]], include=("lineItems",)))
+    assert sorted(o.id for o in picked) == sorted([early[0], late[0]]) and all(
+        o.lines_included for o in picked
+    )
     assert [o.id for o in seen] == late and all(o.updated_at > watermark for o in seen)
 
 

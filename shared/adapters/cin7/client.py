@@ -244,6 +244,18 @@ class Cin7Client:
         except httpx.HTTPError as err:
             raise transport_error(err, system=SYSTEM, operation=operation, creates=creates) from None
 
+    def _penalise(self, operation: str) -> None:
+        """Tell the shared budget Cin7 throttled us. Failing to record it must not hide the throttle itself."""
+        if self.budget is None:
+            return
+        try:
+            self.budget.penalise()
+        except IntegrationError as err:
+            logger.warning(
+                "rate budget penalty not recorded",
+                extra={"operation": operation, "flow": self.flow, "error": type(err).__name__},
+            )
+
     def _scrub(self, text: str) -> str:
         for secret in (self._key.get_secret_value(), self._account_id.get_secret_value()):
             if secret and len(secret) >= 4:
@@ -306,8 +318,7 @@ class Cin7Client:
         raw_text = raw[:2000].decode("utf-8", "replace")
 
         if status in (429, 503) or _API_LIMIT.search(raw_text):
-            if self.budget is not None:
-                self.budget.penalise()
+            self._penalise(operation)
             raise Throttled(
                 f"cin7: {operation}: {status} rate limited{suffix}",
                 system=SYSTEM,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -55,6 +55,7 @@ from shared.errors import IntegrationError, NotFound, Permanent, Throttled, Tran
 from shared.observability import logger
 
 SYSTEM = "oro"
+T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
@@ -551,9 +552,10 @@ class OroClient:
             ) from None
 
     @staticmethod
-    def _typed(build: Callable[[], Any], operation: str) -> Any:
+    def _typed(operation: str, build: Callable[..., T], *args: Any) -> T:
+        """`build(*args)`, a model validation error becoming a Permanent naming the operation."""
         try:
-            return build()
+            return build(*args)
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -565,23 +567,42 @@ class OroClient:
 
     def get_order(self, order_id: str, *, include: Iterable[str] = ("lineItems", "customer")) -> OroOrder:
         doc = self.get("orders", str(order_id), include=include)
-        return self._typed(
-            lambda: OroOrder.from_resource(doc.single(), doc.index()), f"GET /orders/{order_id}"
-        )
+        return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
+
+    def iter_orders(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        updated_since: datetime | None = None,
+        include: Iterable[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[OroOrder]:
+        """Orders, optionally only `ids` (chunked) and/or those with `updatedAt` > `updated_since`; sorted by
+        updatedAt then id when filtering by time, so pages stay stable while the walk goes on."""
+        base = filters(updatedAt__gt=updated_since) if updated_since else {}
+        sort = "updatedAt,id" if updated_since else None
+        batches: list[dict[str, str]]
+        if ids is None:
+            batches = [base]
+        else:
+            wanted = sorted({str(i) for i in ids}, key=lambda x: (len(x), x))
+            batches = [{**base, **filters(id=list(chunk))} for chunk in _chunks(wanted, FILTER_CHUNK)]
+        include = list(include)
+        for params in batches:
+            for r, index in self.iter_resources(
+                "orders", params=params, include=include, sort=sort, page_size=page_size
+            ):
+                yield self._typed("GET /orders", OroOrder.from_resource, r, index)
 
     def iter_orders_updated_since(
         self, since: datetime, page_size: int | None = None, *, include: Iterable[str] = ()
     ) -> Iterator[OroOrder]:
-        """Orders with `updatedAt` > `since`, oldest change first (id breaks ties, so pages are stable)."""
-        params = filters(updatedAt__gt=since)
-        for r, index in self.iter_resources(
-            "orders", params=params, include=include, sort="updatedAt,id", page_size=page_size
-        ):
-            yield self._typed(lambda r=r, index=index: OroOrder.from_resource(r, index), "GET /orders")
+        """Orders with `updatedAt` > `since`, oldest change first (the poll's watermark walk)."""
+        return self.iter_orders(updated_since=since, include=include, page_size=page_size)
 
     def list_shipping_trackings(self, order_id: str) -> list[OroShippingTracking]:
         doc = self.get("orders", str(order_id), include=("shippingTrackings",))
-        order = doc.single()
+        order = _single(doc)
         index = doc.index()
         out = []
         for ref in order.many("shippingTrackings"):
@@ -600,7 +621,7 @@ class OroClient:
                 if existing.number == number:
                     return existing
             doc = self.create("ordershippingtrackings", attributes, relationships)
-        return OroShippingTracking.from_resource(doc.single())
+        return OroShippingTracking.from_resource(_single(doc))
 
     def set_shipping_status(self, order_id: str, status: str) -> None:
         """`shipped`, `partially_shipped` or `not_shipped` (read `/ordershippingstatuses` for the set)."""
@@ -616,7 +637,7 @@ class OroClient:
 
     def get_customer(self, customer_id: str) -> OroCustomer:
         doc = self.get("customers", str(customer_id))
-        return self._typed(lambda: OroCustomer.from_resource(doc.single()), f"GET /customers/{customer_id}")
+        return self._typed(f"GET /customers/{customer_id}", OroCustomer.from_resource, _single(doc))
 
     def iter_customers(
         self, updated_since: datetime | None = None, page_size: int | None = None
@@ -624,7 +645,7 @@ class OroClient:
         params = filters(updatedAt__gt=updated_since) if updated_since else {}
         sort = "updatedAt,id" if updated_since else None
         for r, _ in self.iter_resources("customers", params=params, sort=sort, page_size=page_size):
-            yield self._typed(lambda r=r: OroCustomer.from_resource(r), "GET /customers")
+            yield self._typed("GET /customers", OroCustomer.from_resource, r)
 
     # ------------------------------------------------------------------------- products, inventory
 
@@ -643,9 +664,7 @@ class OroClient:
             for r, index in self.iter_resources(
                 "products", params=params, include=include, page_size=page_size
             ):
-                yield self._typed(
-                    lambda r=r, index=index: OroProduct.from_resource(r, index), "GET /products"
-                )
+                yield self._typed("GET /products", OroProduct.from_resource, r, index)
 
     def iter_inventory_levels(
         self, product_ids: Iterable[str], page_size: int | None = None
@@ -659,9 +678,7 @@ class OroClient:
                 include=("product", "productUnitPrecision"),
                 page_size=page_size,
             ):
-                yield self._typed(
-                    lambda r=r, index=index: OroInventoryLevel.from_resource(r, index), "GET /inventorylevels"
-                )
+                yield self._typed("GET /inventorylevels", OroInventoryLevel.from_resource, r, index)
 
     def update_inventory_level(self, level_id: str, quantity: Decimal) -> None:
         self.patch("inventorylevels", str(level_id), attributes={"quantity": quantity})
@@ -677,7 +694,7 @@ class OroClient:
     def get_async_operation(self, operation_id: str) -> OroAsyncOperation:
         doc = self.get("asyncoperations", str(operation_id))
         return self._typed(
-            lambda: OroAsyncOperation.from_resource(doc.single()), f"GET /asyncoperations/{operation_id}"
+            f"GET /asyncoperations/{operation_id}", OroAsyncOperation.from_resource, _single(doc)
         )
 
     def get_async_operation_errors(self, operation_id: str) -> list[OroAsyncOperationError]:
@@ -690,7 +707,7 @@ class OroClient:
 
     def iter_price_lists(self, page_size: int | None = None) -> Iterator[OroPriceList]:
         for r, _ in self.iter_resources("pricelists", page_size=page_size):
-            yield self._typed(lambda r=r: OroPriceList.from_resource(r), "GET /pricelists")
+            yield self._typed("GET /pricelists", OroPriceList.from_resource, r)
 
     def iter_product_prices(
         self, price_list_id: str, page_size: int | None = None, *, include_product: bool = True
@@ -703,9 +720,7 @@ class OroClient:
             include=include,
             page_size=page_size,
         ):
-            yield self._typed(
-                lambda r=r, index=index: OroProductPrice.from_resource(r, index), "GET /productprices"
-            )
+            yield self._typed("GET /productprices", OroProductPrice.from_resource, r, index)
 
     # ----------------------------------------------------------------------------------- webhooks
 
@@ -738,7 +753,13 @@ class OroClient:
                 if existing.notification_url == url and existing.topic == topic:
                     return existing
             doc = self.create("webhooks", attributes, relationships)
-        return OroWebhookSubscription.from_resource(doc.single())
+        return OroWebhookSubscription.from_resource(_single(doc))
+
+
+def _single(doc: Document) -> Resource:
+    if not isinstance(doc.data, Resource):
+        raise Permanent("oro: the answer holds no single resource where one was expected", system=SYSTEM)
+    return doc.data
 
 
 def _relationships(relationships: Mapping[str, Any]) -> dict[str, Any]:
