@@ -1321,6 +1321,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "OroCommerceSandbox/6.1"
     timeout = 120
+    disable_nagle_algorithm = True  # headers and body leave together: no 40 ms delayed-ACK stalls
+    wbufsize = -1  # buffered writer, flushed once per response
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
