@@ -121,7 +121,11 @@ class LocalEnvironment:
             self.aws = EmbeddedAws().start()
         self._saved_environ = {k: os.environ.get(k) for k in self.aws.environ()}
         self.aws.apply_environ()
-        self.oro = OroSandbox(port=0, **self.oro_credentials)
+        self.oro = OroSandbox(
+            port=0,
+            client_id=self.oro_credentials["client_id"],
+            client_secret=self.oro_credentials["client_secret"],
+        )
         self.oro.start()
         orders_app = self.base_config.erp.applications[self.base_config.erp.application_for("orders")]
         self.cin7 = Cin7Sandbox(
@@ -130,7 +134,8 @@ class LocalEnvironment:
             base_currency="USD",
             guid_seed=7,
             extra_application_keys=[self.cin7_setup_key],
-            **self.cin7_credentials,
+            account_id=self.cin7_credentials["account_id"],
+            application_key=self.cin7_credentials["application_key"],
         ).start()
         data = self.base_config.model_dump(mode="json")
         data["endpoints"]["oro"]["base_url"] = self.oro.base_url
@@ -201,7 +206,9 @@ class LocalEnvironment:
     # -- the story ------------------------------------------------------------------------------------
     def seed(self) -> dict[str, Any]:
         assert self.oro and self.cin7 and self.runtime
-        self.ids["oro"] = seed_oro(self.oro.base_url, **self.oro_credentials)
+        self.ids["oro"] = seed_oro(
+            self.oro.base_url, self.oro_credentials["client_id"], self.oro_credentials["client_secret"]
+        )
         self.ids["cin7"] = seed_cin7(
             self.cin7.base_url, self.cin7_credentials["account_id"], self.cin7_setup_key
         )

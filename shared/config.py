@@ -114,7 +114,9 @@ class ErpApplication(_Strict):
     @model_validator(mode="after")
     def _reserve_below_burst(self) -> ErpApplication:
         if self.reserve >= self.burst:
-            raise ValueError(f"reserve ({self.reserve}) must be below burst ({self.burst}) or bulk flows never run")
+            raise ValueError(
+                f"reserve ({self.reserve}) must be below burst ({self.burst}) or bulk flows never run"
+            )
         return self
 
 

@@ -93,7 +93,9 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec(key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5, max_concurrency=2),
+    QueueSpec(
+        key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5, max_concurrency=2
+    ),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (

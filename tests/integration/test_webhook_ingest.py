@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from local.provision import put_secrets, provision
+from local.provision import provision, put_secrets
 from local.runtime import LocalRuntime
 from shared.config import load_config
 from shared.resources import function, queue, table
@@ -29,7 +29,9 @@ def ingest(aws):
     env = provision(prefix, tables=[table("state")], queues=[queue("orders")])
     put_secrets({cfg.secrets.oro_webhook: {"secret": SECRET}})
     Runtime.reset()
-    rt = LocalRuntime(cfg, str(CONFIG), {**aws.environ(), **env}, [function("webhook_ingest")], [], prefix=prefix)
+    rt = LocalRuntime(
+        cfg, str(CONFIG), {**aws.environ(), **env}, [function("webhook_ingest")], [], prefix=prefix
+    )
     rt.start()
     yield rt, env[queue("orders").env_var]
     rt.stop()
@@ -62,7 +64,9 @@ def _drain(queue_url: str) -> list[dict]:
     sqs = boto3.client("sqs")
     out = []
     while True:
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
         if not msgs:
             return out
         out.extend(json.loads(m["Body"]) for m in msgs)
@@ -84,8 +88,15 @@ def test_webhook_rejected_with_401_when_signature_missing_or_bad(ingest, signatu
     [
         (b"{not json", "body is not JSON"),
         (json.dumps({"topic": "order.created"}).encode(), "eventData: Field required"),
-        (json.dumps({"topic": "order.created", "eventData": {"data": {"type": "orders", "id": "1", "attributes": {}}}}).encode(),
-         "updatedAt"),
+        (
+            json.dumps(
+                {
+                    "topic": "order.created",
+                    "eventData": {"data": {"type": "orders", "id": "1", "attributes": {}}},
+                }
+            ).encode(),
+            "updatedAt",
+        ),
     ],
 )
 def test_webhook_rejected_with_400_naming_the_problem_when_body_malformed(ingest, raw, problem):
@@ -118,7 +129,9 @@ def test_valid_webhook_is_enqueued_exactly_once_when_delivered_repeatedly(ingest
 
 def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
     rt, queue_url = ingest
-    raw = json.dumps({"topic": "product.updated", "eventData": {"data": {"type": "products", "id": "1"}}}).encode()
+    raw = json.dumps(
+        {"topic": "product.updated", "eventData": {"data": {"type": "products", "id": "1"}}}
+    ).encode()
     resp = _post(rt, raw, _sign(raw))
     assert resp.status_code == 202 and resp.json()["status"] == "ignored"
     assert _drain(queue_url) == []
@@ -126,7 +139,9 @@ def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
 
 def test_webhook_answers_503_so_the_sender_retries_when_the_secret_is_unreadable(ingest, aws):
     rt, queue_url = ingest
-    boto3.client("secretsmanager").delete_secret(SecretId="orosync/oro-webhook", ForceDeleteWithoutRecovery=True)
+    boto3.client("secretsmanager").delete_secret(
+        SecretId="orosync/oro-webhook", ForceDeleteWithoutRecovery=True
+    )
     Runtime.reset()
     raw = _delivery()
     resp = _post(rt, raw, _sign(raw))

@@ -26,14 +26,26 @@ def test_example_config_is_valid():
     "mutate, expected",
     [
         (lambda d: d.update(bogus=1), "bogus: unknown key"),
-        (lambda d: d["units"]["WID-100"]["case"].update(factor=0), "units.WID-100.case.factor: Input should be greater than 0"),
+        (
+            lambda d: d["units"]["WID-100"]["case"].update(factor=0),
+            "units.WID-100.case.factor: Input should be greater than 0",
+        ),
         (lambda d: d["pricing"].update(authority="customer"), "pricing.authority"),
-        (lambda d: d["schedules"].update(order_poll="every 5 minutes"), "schedules.order_poll: 'every 5 minutes' is not an EventBridge schedule"),
+        (
+            lambda d: d["schedules"].update(order_poll="every 5 minutes"),
+            "schedules.order_poll: 'every 5 minutes' is not an EventBridge schedule",
+        ),
         (lambda d: d["owners"].pop("finance"), "owners: missing owner for finance"),
         (lambda d: d["orders"]["status_policy"].update(open="void"), "only 'cancelled' can map to 'void'"),
-        (lambda d: d["erp"]["applications"]["orders"].update(secret="cin7_bulk"), "secrets.cin7_bulk is not set"),
+        (
+            lambda d: d["erp"]["applications"]["orders"].update(secret="cin7_bulk"),
+            "secrets.cin7_bulk is not set",
+        ),
         (lambda d: d["endpoints"]["oro"].update(base_url="not a url"), "endpoints.oro.base_url"),
-        (lambda d: d["erp"]["applications"]["orders"].update(reserve=10), "reserve (10) must be below burst (10)"),
+        (
+            lambda d: d["erp"]["applications"]["orders"].update(reserve=10),
+            "reserve (10) must be below burst (10)",
+        ),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):

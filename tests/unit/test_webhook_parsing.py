@@ -14,7 +14,9 @@ SECRET = "s3cret"
 def _body(**over):
     doc = {
         "topic": "order.created",
-        "eventData": {"data": {"type": "orders", "id": "1042", "attributes": {"updatedAt": "2026-06-01T14:03:12Z"}}},
+        "eventData": {
+            "data": {"type": "orders", "id": "1042", "attributes": {"updatedAt": "2026-06-01T14:03:12Z"}}
+        },
         "timestamp": 1780000000,
         "messageId": "6c1f9a1e-0000-4000-8000-000000000001",
     }
@@ -42,7 +44,11 @@ def test_signature_rejected_when_missing_or_wrong(sig):
 def test_order_event_carries_id_and_utc_version():
     ev = parse_order_event(_body())
     assert (ev.order_id, ev.version, ev.topic) == ("1042", "2026-06-01T14:03:12Z", "order.created")
-    raw = _body(eventData={"data": {"type": "orders", "id": 7, "attributes": {"updatedAt": "2026-06-01T16:03:12+02:00"}}})
+    raw = _body(
+        eventData={
+            "data": {"type": "orders", "id": 7, "attributes": {"updatedAt": "2026-06-01T16:03:12+02:00"}}
+        }
+    )
     assert parse_order_event(raw).version == "2026-06-01T14:03:12Z"
 
 
@@ -56,12 +62,27 @@ def test_non_order_topics_are_not_work():
     [
         (b"not json", "body is not JSON"),
         (b"[1,2]", "Input should be"),
-        (json.dumps({"eventData": {"data": {"type": "orders", "id": "1"}}}).encode(), "topic: Field required"),
+        (
+            json.dumps({"eventData": {"data": {"type": "orders", "id": "1"}}}).encode(),
+            "topic: Field required",
+        ),
         (_body(eventData={}), "eventData.data: Field required"),
         (_body(eventData={"data": {"type": "customers", "id": "1"}}), "expected 'orders'"),
         (_body(eventData={"data": {"type": "orders", "id": "1", "attributes": {}}}), "updatedAt: missing"),
-        (_body(eventData={"data": {"type": "orders", "id": "1", "attributes": {"updatedAt": "yesterday"}}}), "not an ISO 8601"),
-        (_body(eventData={"data": {"type": "orders", "id": "1", "attributes": {"updatedAt": "2026-06-01T14:03:12"}}}), "no UTC offset"),
+        (
+            _body(
+                eventData={"data": {"type": "orders", "id": "1", "attributes": {"updatedAt": "yesterday"}}}
+            ),
+            "not an ISO 8601",
+        ),
+        (
+            _body(
+                eventData={
+                    "data": {"type": "orders", "id": "1", "attributes": {"updatedAt": "2026-06-01T14:03:12"}}
+                }
+            ),
+            "no UTC offset",
+        ),
     ],
 )
 def test_malformed_body_is_rejected_naming_the_problem(raw, expected):
