@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local.demo import DEMO_ORDERS, LocalEnvironment, check_order
+from local.demo import DEMO_ORDERS, DemoOrder, check_order
+from local.environment import LocalEnvironment
 from shared.config import load_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
@@ -25,9 +26,13 @@ def env(tmp_path_factory, aws_server) -> Iterator[LocalEnvironment]:
         yield environment
 
 
+def _place(env: LocalEnvironment, order: DemoOrder) -> str:
+    return env.place_order(order.customer, [(ln.sku, ln.unit, ln.quantity, ln.price) for ln in order.lines])
+
+
 def test_order_becomes_one_sale_on_the_parent_account_in_base_units_when_placed_by_a_grandchild(env):
     order = DEMO_ORDERS[0]
-    oro_id = env.place_order(order)
+    oro_id = _place(env, order)
     env.wait_until_settled(60)
     report = check_order(env, order, oro_id)
     assert report.ok, report.problems
@@ -41,7 +46,7 @@ def test_order_becomes_one_sale_on_the_parent_account_in_base_units_when_placed_
 
 def test_steady_state_order_costs_exactly_two_erp_calls_when_lookups_are_cached(env):
     order = DEMO_ORDERS[1]
-    oro_id = env.place_order(order)
+    oro_id = _place(env, order)
     env.wait_until_settled(60)
     report = check_order(env, order, oro_id)
     assert report.ok, report.problems
@@ -57,7 +62,7 @@ def test_steady_state_order_costs_exactly_two_erp_calls_when_lookups_are_cached(
 
 def test_poll_after_webhook_creates_no_second_sale_when_the_order_version_was_already_taken_in(env):
     order = DEMO_ORDERS[1]
-    oro_id = env.place_order(order)
+    oro_id = _place(env, order)
     env.wait_until_settled(60)
     result = env.runtime.fire("order_poll")
     assert result["seen"] >= 1 and result["enqueued"] == 0

@@ -59,6 +59,9 @@ class OrderState:
     reasons: list[str] = field(default_factory=list)
     customer_id: str | None = None
     erp_customer_id: str | None = None
+    # Finance accepted the storefront prices of this order version (`orosync orders release
+    # --accept-storefront-price`): a PRICE_MISMATCH for exactly this version no longer holds it.
+    price_accepted_version: str | None = None
 
     @classmethod
     def from_item(cls, order_id: str, item: dict[str, Any] | None) -> OrderState:
@@ -75,6 +78,7 @@ class OrderState:
             reasons=list(item.get("reasons", [])),
             customer_id=item.get("customer_id"),
             erp_customer_id=item.get("erp_customer_id"),
+            price_accepted_version=item.get("price_accepted_version"),
         )
 
 
@@ -234,6 +238,14 @@ class StateStore:
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+        )
+
+    def accept_storefront_price(self, order_id: str, version: str, now: datetime, by: str) -> None:
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"order#{order_id}", "sk": "state"},
+            UpdateExpression="SET price_accepted_version = :v, price_accepted_by = :b, price_accepted_at = :t",
+            ExpressionAttributeValues={":v": version, ":b": by, ":t": _iso(now)},
         )
 
     def orders_with_status(self, status: str) -> Iterator[OrderState]:

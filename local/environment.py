@@ -1,0 +1,224 @@
+"""The whole service on one machine: embedded AWS, both sandboxes and the local runtime, wired by one
+derived config. `orosync demo`, the end-to-end tests, the chaos suite and the benchmarks all drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from local.aws import EmbeddedAws
+from local.provision import provision, put_secrets
+from local.runtime import LocalRuntime
+from sandbox.cin7.seed import seed_demo as seed_cin7
+from sandbox.cin7.server import Cin7Sandbox
+from sandbox.oro.seed import seed_demo as seed_oro
+from sandbox.oro.server import OroSandbox
+from shared.adapters.aws.state import StateStore
+from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.orocommerce.client import OroClient
+from shared.config import Config, load_config
+from shared.resources import table
+from shared.runtime import Runtime
+
+# (sku, Oro unit code, quantity, unit price)
+OrderLineSpec = tuple[str, str, Decimal, Decimal]
+
+
+class LocalEnvironment:
+    """Embedded AWS + both sandboxes + the local runtime, wired by one derived config."""
+
+    def __init__(
+        self,
+        config: Config,
+        workdir: Path,
+        *,
+        time_scale: float = 1.0,
+        run_schedules: bool = True,
+        function_env: dict[str, str] | None = None,
+        aws: EmbeddedAws | None = None,
+        cin7_options: dict[str, Any] | None = None,
+        oro_options: dict[str, Any] | None = None,
+    ) -> None:
+        # Extra keyword options for the sandboxes, e.g. {"window_seconds": 2} to compress Cin7's minute.
+        self.cin7_options = dict(cin7_options or {})
+        self.oro_options = dict(oro_options or {})
+        self.function_env = dict(function_env or {})
+        self._own_aws = aws is None
+        self._saved_environ: dict[str, str | None] = {}
+        self.base_config = config
+        self.workdir = workdir
+        self.time_scale = time_scale
+        self.run_schedules = run_schedules
+        self.prefix = f"demo-{uuid.uuid4().hex[:6]}"
+        self.oro_credentials = {"client_id": "orosync-demo", "client_secret": secrets.token_urlsafe(24)}
+        self.webhook_secret = secrets.token_hex(24)
+        self.cin7_credentials = {"account_id": str(uuid.uuid4()), "application_key": str(uuid.uuid4())}
+        # The demo's own seeding and checking use a second Cin7 API application (its own 60 calls/min),
+        # as an operator's tools would, so they never eat the service's budget.
+        self.cin7_setup_key = str(uuid.uuid4())
+        self.aws: EmbeddedAws | None = aws
+        self.oro: OroSandbox | None = None
+        self.cin7: Cin7Sandbox | None = None
+        self.runtime: LocalRuntime | None = None
+        self.config: Config = config
+        self.env: dict[str, str] = {}
+        self.ids: dict[str, Any] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> LocalEnvironment:
+        if self.aws is None:
+            self.aws = EmbeddedAws().start()
+        self._saved_environ = {k: os.environ.get(k) for k in self.aws.environ()}
+        self.aws.apply_environ()
+        self.oro = OroSandbox(
+            port=0,
+            client_id=self.oro_credentials["client_id"],
+            client_secret=self.oro_credentials["client_secret"],
+            **self.oro_options,
+        )
+        self.oro.start()
+        orders_app = self.base_config.erp.applications[self.base_config.erp.application_for("orders")]
+        self.cin7 = Cin7Sandbox(
+            port=0,
+            calls_per_minute=orders_app.calls_per_minute,
+            base_currency="USD",
+            guid_seed=7,
+            extra_application_keys=[self.cin7_setup_key],
+            account_id=self.cin7_credentials["account_id"],
+            application_key=self.cin7_credentials["application_key"],
+            **self.cin7_options,
+        ).start()
+        data = self.base_config.model_dump(mode="json")
+        data["endpoints"]["oro"]["base_url"] = self.oro.base_url
+        data["endpoints"]["cin7"]["base_url"] = self.cin7.base_url
+        config_path = self.workdir / "config.json"
+        config_path.write_text(json.dumps(data, indent=2))
+        self.config = load_config(config_path)
+        self.env = provision(self.prefix)
+        put_secrets(
+            {
+                self.config.secrets.oro_client: self.oro_credentials,
+                self.config.secrets.oro_webhook: {"secret": self.webhook_secret},
+                self.config.secrets.cin7_orders: self.cin7_credentials,
+            }
+        )
+        Runtime.reset()
+        self.runtime = LocalRuntime(
+            self.config,
+            str(config_path),
+            {**self.aws.environ(), **self.env, **self.function_env},
+            prefix=self.prefix,
+            time_scale=self.time_scale,
+            run_schedules=self.run_schedules,
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        parts: list[Any] = [self.runtime, self.oro, self.cin7, self.aws if self._own_aws else None]
+        for part in parts:
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as err:  # noqa: BLE001 - shutting down: report and go on
+                    print(f"warning: stopping {type(part).__name__}: {err}", file=sys.stderr)
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        Runtime.reset()
+
+    def __enter__(self) -> LocalEnvironment:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- clients the demo (the "buyer" and the "back office") uses ------------------------------------
+    def oro_client(self) -> OroClient:
+        return OroClient.from_config(self.config.endpoints.oro, **self.oro_credentials)
+
+    def cin7_client(self) -> Cin7Client:
+        """A client on the demo's own API application (not the service's)."""
+        return Cin7Client.from_config(
+            self.config.endpoints.cin7,
+            self.cin7_credentials["account_id"],
+            self.cin7_setup_key,
+            flow="demo",
+        )
+
+    def state(self) -> StateStore:
+        return StateStore(self.env[table("state").env_var])
+
+    # -- the story ------------------------------------------------------------------------------------
+    def seed(self) -> dict[str, Any]:
+        assert self.oro and self.cin7 and self.runtime
+        self.ids["oro"] = seed_oro(
+            self.oro.base_url, self.oro_credentials["client_id"], self.oro_credentials["client_secret"]
+        )
+        self.ids["cin7"] = seed_cin7(
+            self.cin7.base_url, self.cin7_credentials["account_id"], self.cin7_setup_key
+        )
+        oro = self.oro_client()
+        # The back office records the ERP customer id on the top account (what customer onboarding does).
+        acme_oro = self.ids["oro"]["customers"]["Acme Holdings"]
+        acme_cin7 = self.ids["cin7"]["customers"]["Acme Holdings"]
+        oro.patch("customers", acme_oro, {"externalId": acme_cin7})
+        url = f"{self.runtime.base_url}/webhooks/oro"
+        for topic in ("order.created", "order.updated"):
+            oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
+        return self.ids
+
+    def place_order(
+        self, customer: str, lines: Sequence[OrderLineSpec], *, po_number: str | None = None
+    ) -> str:
+        """POST /admin/api/orders with its line items in `included`, as a storefront checkout would.
+        `customer` is a demo customer name; each line is (sku, unit, quantity, unit price)."""
+        customer_id = self.ids["oro"]["customers"][customer]
+        included = []
+        refs = []
+        for n, (sku, unit, quantity, price) in enumerate(lines, start=1):
+            ref = f"line-{n}"
+            refs.append({"type": "orderlineitems", "id": ref})
+            included.append(
+                {
+                    "type": "orderlineitems",
+                    "id": ref,
+                    "attributes": {
+                        "productSku": sku,
+                        "quantity": str(quantity),
+                        "value": str(price),
+                        "currency": "USD",
+                        "priceType": 10,
+                    },
+                    "relationships": {"productUnit": {"data": {"type": "productunits", "id": unit}}},
+                }
+            )
+        body = {
+            "data": {
+                "type": "orders",
+                "attributes": {"poNumber": po_number, "currency": "USD"},
+                "relationships": {
+                    "customer": {"data": {"type": "customers", "id": customer_id}},
+                    "lineItems": {"data": refs},
+                },
+            },
+            "included": included,
+        }
+        _, doc = self.oro_client().request("POST", "orders", body=body, creates=True)
+        return str(doc["data"]["id"])
+
+    def wait_until_settled(self, timeout: float = 60.0) -> None:
+        assert self.runtime is not None
+        self.runtime.wait_until_idle(timeout=timeout)
