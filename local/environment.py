@@ -8,7 +8,7 @@ import os
 import secrets
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,16 @@ class LocalEnvironment:
         aws: EmbeddedAws | None = None,
         cin7_options: dict[str, Any] | None = None,
         oro_options: dict[str, Any] | None = None,
+        visibility_timeouts: Mapping[str, int] | None = None,
     ) -> None:
-        # Extra keyword options for the sandboxes, e.g. {"window_seconds": 2} to compress Cin7's minute.
+        # Extra keyword options for the sandboxes, e.g. {"window_seconds": 2} to compress Cin7's minute;
+        # they win over the defaults below (e.g. {"calls_per_minute": 60} when the config's budget is
+        # scaled to a compressed window).
         self.cin7_options = dict(cin7_options or {})
         self.oro_options = dict(oro_options or {})
+        # Queue key -> visibility timeout in seconds, instead of 6 × the consumer's timeout, so a failed
+        # message comes back in seconds (chaos suite, benchmarks); see `local.provision.provision`.
+        self.visibility_timeouts = dict(visibility_timeouts or {})
         self.function_env = dict(function_env or {})
         self._own_aws = aws is None
         self._saved_environ: dict[str, str | None] = {}
@@ -68,6 +74,7 @@ class LocalEnvironment:
         self.cin7: Cin7Sandbox | None = None
         self.runtime: LocalRuntime | None = None
         self.config: Config = config
+        self.config_path = workdir / "config.json"
         self.env: dict[str, str] = {}
         self.ids: dict[str, Any] = {}
 
@@ -85,23 +92,25 @@ class LocalEnvironment:
         )
         self.oro.start()
         orders_app = self.base_config.erp.applications[self.base_config.erp.application_for("orders")]
+        cin7_kwargs: dict[str, Any] = {
+            "calls_per_minute": orders_app.calls_per_minute,
+            "base_currency": "USD",
+            "guid_seed": 7,
+            **self.cin7_options,
+        }
         self.cin7 = Cin7Sandbox(
             port=0,
-            calls_per_minute=orders_app.calls_per_minute,
-            base_currency="USD",
-            guid_seed=7,
             extra_application_keys=[self.cin7_setup_key],
             account_id=self.cin7_credentials["account_id"],
             application_key=self.cin7_credentials["application_key"],
-            **self.cin7_options,
+            **cin7_kwargs,
         ).start()
         data = self.base_config.model_dump(mode="json")
         data["endpoints"]["oro"]["base_url"] = self.oro.base_url
         data["endpoints"]["cin7"]["base_url"] = self.cin7.base_url
-        config_path = self.workdir / "config.json"
-        config_path.write_text(json.dumps(data, indent=2))
-        self.config = load_config(config_path)
-        self.env = provision(self.prefix)
+        self.config_path.write_text(json.dumps(data, indent=2))
+        self.config = load_config(self.config_path)
+        self.env = provision(self.prefix, visibility_timeouts=self.visibility_timeouts or None)
         put_secrets(
             {
                 self.config.secrets.oro_client: self.oro_credentials,
@@ -109,16 +118,32 @@ class LocalEnvironment:
                 self.config.secrets.cin7_orders: self.cin7_credentials,
             }
         )
+        self._start_runtime()
+        return self
+
+    def _start_runtime(self) -> None:
+        assert self.aws is not None
         Runtime.reset()
         self.runtime = LocalRuntime(
             self.config,
-            str(config_path),
+            str(self.config_path),
             {**self.aws.environ(), **self.env, **self.function_env},
             prefix=self.prefix,
             time_scale=self.time_scale,
             run_schedules=self.run_schedules,
         ).start()
-        return self
+
+    def reconfigure(self, updates: dict[str, Any]) -> Config:
+        """Change the service's config (a deep merge of `updates`) and restart the runtime on it, as a
+        redeploy would; resources, sandboxes and state stay."""
+        assert self.runtime is not None
+        self.runtime.wait_until_idle(60)
+        self.runtime.stop()
+        data = _merge(self.config.model_dump(mode="json"), updates)
+        self.config_path.write_text(json.dumps(data, indent=2))
+        self.config = load_config(self.config_path)
+        self._start_runtime()
+        return self.config
 
     def stop(self) -> None:
         parts: list[Any] = [self.runtime, self.oro, self.cin7, self.aws if self._own_aws else None]
@@ -158,6 +183,12 @@ class LocalEnvironment:
             flow="demo",
         )
 
+    def sales_for(self, oro_order_id: str) -> list[Any]:
+        """Every Cin7 sale carrying the order's ExternalID (exactly one, if all is well)."""
+        cin7 = self.cin7_client()
+        rows = cin7.find_sales_by_external_id(f"{self.config.orders.external_id_prefix}{oro_order_id}")
+        return [cin7.get_sale(r.SaleID) for r in rows]
+
     def state(self) -> StateStore:
         return StateStore(self.env[table("state").env_var])
 
@@ -176,7 +207,8 @@ class LocalEnvironment:
         acme_cin7 = self.ids["cin7"]["customers"]["Acme Holdings"]
         oro.patch("customers", acme_oro, {"externalId": acme_cin7})
         url = f"{self.runtime.base_url}/webhooks/oro"
-        for topic in ("order.created", "order.updated"):
+        # quote.created too: a quote reaches the route and is acknowledged as not-an-order.
+        for topic in ("order.created", "order.updated", "quote.created"):
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
         return self.ids
 
@@ -222,3 +254,12 @@ class LocalEnvironment:
     def wait_until_settled(self, timeout: float = 60.0) -> None:
         assert self.runtime is not None
         self.runtime.wait_until_idle(timeout=timeout)
+
+
+def _merge(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in updates.items():
+        out[key] = (
+            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out

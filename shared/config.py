@@ -192,6 +192,8 @@ class Tax(_Strict):
     rules: dict[str, str] = Field(default_factory=dict)
     default_rule: str | None = None  # used for lines without a tax code; None = unmapped is an exception
     tolerance: NonNegativeDecimal = Decimal("0.01")
+    # Compare our tax total with the storefront's (Oro computes tax only when its tax module is on).
+    check_storefront_total: bool = False
 
 
 class PriceListMapping(_Strict):

@@ -51,5 +51,9 @@ class NotFound(Permanent):
     """The record does not exist."""
 
 
+class AlreadyFulfilled(Permanent):
+    """The ERP sale has been picked, packed or shipped (in part): it can no longer simply be voided."""
+
+
 class ConfigError(Exception):
     """The configuration is invalid; the message names the bad key and why."""

@@ -38,6 +38,10 @@ class Erp(Protocol):
         """Tax rule name → percent."""
         ...
 
+    def product_prices(self, sku: str) -> Mapping[str, Decimal] | None:
+        """Price per tier name for one ERP SKU; None if the ERP has no such SKU."""
+        ...
+
     def find_sale(self, external_id: str) -> SaleRef | None: ...
 
     def create_sale(self, draft: SaleDraft) -> str:

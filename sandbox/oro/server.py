@@ -1271,6 +1271,7 @@ class OroSandbox:
             "batch_delay": self.batch.delay,
             "batch_paused": self.batch.paused,
             "client_id": self.client_id,
+            "default_internal_status": self.options.default_internal_status,
         }
 
     def _configure(self, body: Any) -> None:
@@ -1283,6 +1284,8 @@ class OroSandbox:
             "token_ttl",
             "batch_delay",
             "batch_paused",
+            # Oro's system setting oro_order.order_creation_new_internal_order_status
+            "default_internal_status",
         }
         unknown = set(body) - known
         if unknown:
@@ -1300,6 +1303,11 @@ class OroSandbox:
                 self.batch.delay = float(body["batch_delay"])
             if "batch_paused" in body:
                 self.batch.pause(bool(body["batch_paused"]))
+            if "default_internal_status" in body:
+                status = str(body["default_internal_status"])
+                if status not in ("open", "pending", "processing", "cancelled", "closed"):
+                    raise ValueError(f"default_internal_status: unknown order internal status {status!r}")
+                self.options.default_internal_status = status
 
 
 # ---------------------------------------------------------------------------------------------- HTTP plumbing

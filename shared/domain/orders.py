@@ -38,6 +38,7 @@ class StorefrontOrder:
     customer_user_id: str | None = None
     subtotal: Decimal | None = None
     total: Decimal | None = None
+    tax_total: Decimal | None = None  # when the storefront computes tax
     parent_id: str | None = None
     sub_order_ids: tuple[str, ...] = ()
     source_type: str | None = None  # e.g. "quotes", "shoppinglists"

@@ -17,16 +17,25 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from shared.adapters.aws.state import OrderState, StateStore
-from shared.config import Config, OrderAction
+from shared.config import Config, OrderAction, PricingAuthority
 from shared.domain.gating import gate
 from shared.domain.orders import ErpCustomer, SaleDraft, SaleLine, StorefrontOrder
+from shared.domain.pricing import PriceComparison, compare_price
 from shared.domain.units import UnitRule, convert, money
-from shared.errors import Permanent
+from shared.errors import AlreadyFulfilled, Permanent
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
 # Exceptions this flow raises for an order; all of them close when the order next passes.
-ORDER_EXCEPTIONS = ("CUSTOMER_UNMAPPED", "UOM_UNMAPPED", "TAX_MISMATCH", "ERP_REJECTED", "CUSTOMER_ON_HOLD")
+ORDER_EXCEPTIONS = (
+    "CUSTOMER_UNMAPPED",
+    "UOM_UNMAPPED",
+    "TAX_MISMATCH",
+    "SKU_UNKNOWN",
+    "PRICE_MISMATCH",
+    "ERP_REJECTED",
+    "CUSTOMER_ON_HOLD",
+)
 CACHE_SECONDS = 900
 
 
@@ -34,6 +43,13 @@ CACHE_SECONDS = 900
 class Hold:
     code: str
     detail: str
+
+
+@dataclass
+class Prepared:
+    draft: SaleDraft
+    customer: ErpCustomer
+    comparisons: list[PriceComparison] = field(default_factory=list)
 
 
 @dataclass
@@ -103,10 +119,10 @@ class OrderSync:
         if state.status in ("synced", "draft") and state.step == "lines_done":
             return self._already_in_erp(order, state, authorise)
 
-        draft_or_holds = self._prepare(order, authorise)
-        if isinstance(draft_or_holds, list):
-            return self._hold(order, draft_or_holds)
-        draft, erp_customer = draft_or_holds
+        prepared = self._prepare(order, authorise, state)
+        if isinstance(prepared, list):
+            return self._hold(order, prepared)
+        draft, erp_customer = prepared.draft, prepared.customer
         try:
             sale_id = self._create_once(order, state, draft, token)
         except Permanent as err:
@@ -132,10 +148,25 @@ class OrderSync:
                 self.clock.now(),
                 f"ERP customer {erp_customer.name} is on credit hold: sale {sale_id} left as DRAFT",
             )
+        self._report_prices(order, prepared)
         self._event(
             order.id, "bound", sale_id=sale_id, erp_status="AUTHORISED" if draft.authorise else "DRAFT"
         )
         return OrderSyncResult(order.id, status, sale_id)
+
+    def _report_prices(self, order: StorefrontOrder, prepared: Prepared) -> None:
+        """PRICE_DRIFT is one exception per (ERP SKU, tier): it opens when a sent storefront price differs from
+        the tier beyond tolerance, and closes when a later order for that SKU and tier agrees."""
+        now = self.clock.now()
+        for c in prepared.comparisons:
+            entity = f"sku:{c.erp_sku}:tier:{c.tier}"
+            if c.within_tolerance:
+                self.store.close_exception("PRICE_DRIFT", entity, now, f"order {order.id} agreed")
+            elif self.config.pricing.authority is PricingAuthority.STOREFRONT:
+                self.store.open_exception("PRICE_DRIFT", entity, now, f"order {order.id}: {c.describe()}")
+                self._event(order.id, "price_drift", detail=c.describe())
+            else:  # erp authority, mismatch accepted by finance for this version
+                self._event(order.id, "storefront_price_accepted", detail=c.describe())
 
     # -- the outcomes ---------------------------------------------------------------------------------
     def _hold(self, order: StorefrontOrder, holds: list[Hold], *, exceptions: bool = True) -> OrderSyncResult:
@@ -155,17 +186,27 @@ class OrderSync:
             return OrderSyncResult(order.id, "ignored", None, [reason])
         if state.status == "voided":
             return OrderSyncResult(order.id, "unchanged", state.sale_id, ["already voided"])
-        self.erp.void_sale(state.sale_id)
+        try:
+            self.erp.void_sale(state.sale_id)
+        except AlreadyFulfilled as err:
+            self.store.open_exception(
+                "CANCEL_AFTER_FULFILMENT", f"order:{order.id}", self.clock.now(), str(err)
+            )
+            self.store.set_order_status(
+                order.id, "cancel_blocked", self.clock.now(), version=order.version, reasons=[str(err)]
+            )
+            self._event(order.id, "cancel_blocked", sale_id=state.sale_id, reason=str(err))
+            return OrderSyncResult(order.id, "cancel_blocked", state.sale_id, [str(err)])
         self.store.set_order_status(order.id, "voided", self.clock.now(), version=order.version)
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
 
     def _already_in_erp(self, order: StorefrontOrder, state: OrderState, authorise: bool) -> OrderSyncResult:
         if state.status == "draft" and authorise:
-            prepared = self._prepare(order, authorise=True)
+            prepared = self._prepare(order, True, state)
             if isinstance(prepared, list):
                 return self._hold(order, prepared)
-            draft, customer = prepared
+            draft = prepared.draft
             if not draft.authorise:  # still on credit hold: stays DRAFT
                 return OrderSyncResult(order.id, "draft", state.sale_id, ["customer still on credit hold"])
             assert state.sale_id is not None
@@ -194,7 +235,8 @@ class OrderSync:
                 self.store.close_exception(code, f"order:{order_id}", now, "order passed")
 
     # -- preparing the sale ---------------------------------------------------------------------------
-    def _prepare(self, order: StorefrontOrder, authorise: bool) -> tuple[SaleDraft, ErpCustomer] | list[Hold]:
+    def _prepare(self, order: StorefrontOrder, authorise: bool, state: OrderState) -> Prepared | list[Hold]:
+        """The ERP sale for the order, or every reason it cannot be created yet (all of them, not the first)."""
         holds: list[Hold] = []
         customer = self._resolve_customer(order.customer_id)
         if customer is None:
@@ -206,13 +248,14 @@ class OrderSync:
             )
         rates = self._tax_rates()
         lines: list[SaleLine] = []
+        comparisons: list[PriceComparison] = []
+        price_accepted = state.price_accepted_version == order.version
         for line in order.lines:
             mapping = self.config.unit_mapping(line.sku, line.unit)
             if mapping is None:
                 holds.append(Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping"))
                 continue
-            rule_name = self.config.tax.rules.get(line.tax_code or "", None) if line.tax_code else None
-            rule_name = rule_name or (None if line.tax_code else self.config.tax.default_rule)
+            rule_name = self._tax_rule(line.tax_code)
             if rule_name is None or rule_name not in rates:
                 holds.append(
                     Hold(
@@ -221,6 +264,24 @@ class OrderSync:
                 )
                 continue
             converted = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
+            erp_prices = self._erp_prices(converted.erp_sku)
+            if erp_prices is None:
+                holds.append(
+                    Hold("SKU_UNKNOWN", f"{converted.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
+                )
+                continue
+            if customer is not None and customer.price_tier and customer.price_tier in erp_prices:
+                comparison = compare_price(
+                    converted.erp_sku,
+                    customer.price_tier,
+                    converted.price,
+                    erp_prices[customer.price_tier],
+                    self.config.pricing.tolerance,
+                )
+                comparisons.append(comparison)
+                blocking = self.config.pricing.authority is PricingAuthority.ERP
+                if blocking and not comparison.within_tolerance and not price_accepted:
+                    holds.append(Hold("PRICE_MISMATCH", comparison.describe()))
             tax = money(converted.line_total * rates[rule_name] / Decimal(100))
             lines.append(
                 SaleLine(
@@ -236,6 +297,7 @@ class OrderSync:
                     rounding=converted.rounding,
                 )
             )
+        holds.extend(self._check_tax_total(order, lines))
         if holds or customer is None:
             return holds
         draft = SaleDraft(
@@ -248,7 +310,33 @@ class OrderSync:
             customer_reference=order.po_number,
             note=f"OroCommerce order {order.identifier}",
         )
-        return draft, customer
+        return Prepared(draft, customer, comparisons)
+
+    def _tax_rule(self, tax_code: str | None) -> str | None:
+        if tax_code:
+            return self.config.tax.rules.get(tax_code)
+        return self.config.tax.default_rule
+
+    def _check_tax_total(self, order: StorefrontOrder, lines: list[SaleLine]) -> list[Hold]:
+        """When the storefront computes tax (`tax.check_storefront_total`), its total must match ours."""
+        if not self.config.tax.check_storefront_total or order.tax_total is None:
+            return []
+        ours = sum((ln.tax for ln in lines), Decimal(0))
+        if abs(ours - order.tax_total) > self.config.tax.tolerance:
+            return [Hold("TAX_MISMATCH", f"storefront tax {order.tax_total} differs from ERP tax {ours}")]
+        return []
+
+    def _erp_prices(self, erp_sku: str) -> Mapping[str, Decimal] | None:
+        """The SKU's ERP price per tier name, cached; None if the ERP does not know the SKU."""
+        now = self.clock.now()
+        key = f"erp:prices:{erp_sku}"
+        cached = self.store.get_cached(key, now)
+        if cached is not None:
+            return {k: Decimal(str(v)) for k, v in cached.items()}
+        prices = self.erp.product_prices(erp_sku)
+        if prices is not None:  # an unknown SKU is asked again next time: it may have been created
+            self.store.put_cached(key, {k: str(v) for k, v in prices.items()}, now, CACHE_SECONDS)
+        return prices
 
     def _resolve_customer(self, storefront_customer_id: str) -> ErpCustomer | None:
         """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent)."""

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from local.demo import DEMO_ORDERS, DemoOrder, check_order
 from local.environment import LocalEnvironment
 from shared.config import load_config
 
@@ -26,47 +25,41 @@ def env(tmp_path_factory, aws_server) -> Iterator[LocalEnvironment]:
         yield environment
 
 
-def _place(env: LocalEnvironment, order: DemoOrder) -> str:
-    return env.place_order(order.customer, [(ln.sku, ln.unit, ln.quantity, ln.price) for ln in order.lines])
+def _erp_calls(env: LocalEnvironment, oro_id: str) -> list[int]:
+    return [int(e["erp_calls"]) for e in env.state().timeline(oro_id) if e["kind"] == "processed"]
 
 
 def test_order_becomes_one_sale_on_the_parent_account_in_base_units_when_placed_by_a_grandchild(env):
-    order = DEMO_ORDERS[0]
-    oro_id = _place(env, order)
+    oro_id = env.place_order("Acme East Store 12", [("WID-100", "case", Decimal(2), Decimal("144.00"))])
     env.wait_until_settled(60)
-    report = check_order(env, order, oro_id)
-    assert report.ok, report.problems
-    assert report.sale.Customer == "Acme Holdings"
-    lines = {ln.SKU: (ln.Quantity, ln.Price, ln.Total) for ln in report.sale.Order.Lines}
+    sales = env.sales_for(oro_id)
+    assert len(sales) == 1
+    sale = sales[0]
+    assert sale.Customer == "Acme Holdings"
+    assert sale.Order.Status == "AUTHORISED"
     # 2 cases of 12 at 144.00 → 24 units at 12.0000; 10% tax on 288.00
-    assert lines["WID-100"] == (Decimal(24), Decimal("12.0000"), Decimal("316.80"))
-    # first order of the run: the ERP customer and tax rules are looked up once, then cached
-    assert report.erp_calls == 4
+    assert [(ln.SKU, ln.Quantity, ln.Price, ln.Total) for ln in sale.Order.Lines] == [
+        ("WID-100", Decimal(24), Decimal("12.0000"), Decimal("316.80"))
+    ]
+    assert env.state().get_order(oro_id).status == "synced"
+    # first order of the run: ERP customer, tax rules and the SKU's tier prices are looked up once, then cached
+    assert _erp_calls(env, oro_id) == [5]
 
 
 def test_steady_state_order_costs_exactly_two_erp_calls_when_lookups_are_cached(env):
-    order = DEMO_ORDERS[1]
-    oro_id = _place(env, order)
+    oro_id = env.place_order("Acme Holdings", [("WID-100", "each", Decimal(10), Decimal("12.00"))])
     env.wait_until_settled(60)
-    report = check_order(env, order, oro_id)
-    assert report.ok, report.problems
-    assert report.erp_calls == 2
-    assert [e["kind"] for e in report.timeline] == [
-        "gated",
-        "erp_sale_created",
-        "erp_lines_added",
-        "bound",
-        "processed",
-    ]
+    assert len(env.sales_for(oro_id)) == 1
+    assert _erp_calls(env, oro_id) == [2]
+    kinds = [e["kind"] for e in env.state().timeline(oro_id)]
+    assert kinds == ["gated", "erp_sale_created", "erp_lines_added", "bound", "processed"]
 
 
 def test_poll_after_webhook_creates_no_second_sale_when_the_order_version_was_already_taken_in(env):
-    order = DEMO_ORDERS[1]
-    oro_id = _place(env, order)
+    oro_id = env.place_order("Acme Holdings", [("WID-100", "each", Decimal(1), Decimal("12.00"))])
     env.wait_until_settled(60)
     result = env.runtime.fire("order_poll")
     assert result["seen"] >= 1 and result["enqueued"] == 0
     env.wait_until_settled(60)
-    report = check_order(env, order, oro_id)
-    assert report.ok, report.problems  # exactly one sale with this ExternalID
-    assert [e["kind"] for e in report.timeline].count("erp_sale_created") == 1
+    assert len(env.sales_for(oro_id)) == 1
+    assert [e["kind"] for e in env.state().timeline(oro_id)].count("erp_sale_created") == 1

@@ -12,8 +12,11 @@ from typing import Any
 
 from shared.adapters.cin7.client import Cin7Client
 from shared.domain.orders import ErpCustomer, SaleDraft, SaleLine, SaleRef
-from shared.errors import NotFound
+from shared.errors import AlreadyFulfilled, NotFound
 from shared.observability import logger
+
+# Status values meaning that nothing of the sale has left (or been taken off) the shelf yet.
+_NOT_STARTED = frozenset({"NOT AVAILABLE", "NOT FULFILLED", "NOT PICKED", "NOT SHIPPED", "VOIDED", ""})
 
 
 def sale_header(draft: SaleDraft, sale_type: str = "Simple") -> dict[str, Any]:
@@ -66,6 +69,20 @@ class Cin7Erp:
     def tax_rates(self) -> Mapping[str, Decimal]:
         return {rule.Name: rule.TaxPercent for rule in self.client.tax_rules()}
 
+    def product_prices(self, sku: str) -> Mapping[str, Decimal] | None:
+        try:
+            product = self.client.get_product_by_sku(sku, include_bom=False)
+        except NotFound:
+            return None
+        if product.PriceTiers:
+            return dict(product.PriceTiers)
+        # Older answers carry only PriceTier1..10: name them from the tenant's tier list.
+        return {
+            tier.Name: price
+            for tier in self.client.price_tiers()
+            if (price := product.tier_price(tier.Code)) is not None
+        }
+
     def find_sale(self, external_id: str) -> SaleRef | None:
         rows = self.client.find_sales_by_external_id(external_id)
         if not rows:
@@ -92,4 +109,19 @@ class Cin7Erp:
         )
 
     def void_sale(self, sale_id: str) -> None:
+        """Voids the sale unless any of it was fulfilled (then `AlreadyFulfilled`, nothing changed)."""
+        sale = self.client.get_sale(sale_id)
+        if sale.Status == "VOIDED":
+            return
+        started = [
+            f"{name} {value}"
+            for name, value in (
+                ("fulfilment", sale.FulFilmentStatus),
+                ("picking", sale.CombinedPickingStatus),
+                ("shipping", sale.CombinedShippingStatus),
+            )
+            if value and value.upper() not in _NOT_STARTED
+        ]
+        if started:
+            raise AlreadyFulfilled(f"cin7 sale {sale_id}: {', '.join(started)}", system="cin7")
         self.client.void_sale(sale_id)
