@@ -159,3 +159,21 @@ def exception_type(code: str) -> ExceptionType:
         return CATALOGUE[code]
     except KeyError:
         raise KeyError(f"{code!r} is not in the exceptions catalogue") from None
+
+
+def as_markdown() -> str:
+    """The catalogue as the operations guide's table (docs/operations.md embeds it verbatim)."""
+    rows = [
+        "| code | owner | blocks the order | resolves itself when | what to do |",
+        "|---|---|---|---|---|",
+    ]
+    for t in _TYPES:
+        rows.append(
+            f"| `{t.code}` | {t.owner.value} | {'yes' if t.blocks_order else 'no'} | {t.auto_resolves_when} | "
+            f"{t.runbook} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(as_markdown())
