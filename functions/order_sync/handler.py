@@ -46,6 +46,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     work = OrderWork.model_validate_json(record.body)  # a malformed message fails → retried → DLQ
     if work.kind != "order":
         raise ValueError(f"orders queue: unexpected message kind {work.kind!r}")
+    logger.set_correlation_id(work.order_id)
     logger.append_keys(order_id=work.order_id)
     rt = Runtime.get()
     sync = OrderSync(rt.config, rt.storefront, rt.erp("orders"), rt.state, rt.clock)
@@ -61,7 +62,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         metrics.add_metric(name="OrderNotFound", unit=MetricUnit.Count, value=1)
         logger.warning("order no longer exists in the storefront; nothing to sync")
         return {"order_id": work.order_id, "outcome": "not_found"}
-    metrics.add_metric(name=f"Order{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+    outcome = "".join(part.title() for part in result.outcome.split("_"))  # e.g. OrderCancelBlocked
+    metrics.add_metric(name=f"Order{outcome}", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ErpCallsPerOrder", unit=MetricUnit.Count, value=result.erp_calls)
     return {"order_id": work.order_id, "outcome": result.outcome, "sale_id": result.sale_id}
 

@@ -42,6 +42,7 @@ def oro_webhook() -> Response:
     if order_event is None:
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
         return _json(202, status="ignored", reason="topic is not an order topic")
+    logger.set_correlation_id(order_event.order_id)
     logger.append_keys(order_id=order_event.order_id)
     enqueued = enqueue_order_version(
         rt.state,
