@@ -19,6 +19,11 @@ commands:
   local up --config PATH       run the service locally (embedded AWS, webhooks, queues, schedules)
   demo [options]               start everything, place demo orders, print what happened, exit
   redrive QUEUE [options]      move messages from a queue's DLQ back to the queue
+  orders show ORDER            an order's state, reasons, open exceptions and timeline
+  orders release ORDER         run a held order through the flow again [--accept-storefront-price]
+  orders list [--status S]     the orders in one status (default held), with reasons and owners
+  customers map ORO_ID ERP_ID  bind an Oro customer to a Cin7 customer; releases the orders it fixes
+  exceptions list [--owner T]  the open named exceptions, by owner team
 
 Run `orosync COMMAND [SUBCOMMAND] --help` for the options of one command.
 """
@@ -31,6 +36,9 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("local", "up"): "local.cli:main",
     ("demo",): "local.demo:main",
     ("redrive",): "cli.redrive_cmd:main",
+    ("orders",): "cli.orders_cmd:main",
+    ("customers", "map"): "cli.customers_cmd:main",
+    ("exceptions", "list"): "cli.exceptions_cmd:main",
 }
 
 

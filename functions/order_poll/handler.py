@@ -1,4 +1,5 @@
-"""Scheduled: enqueue every OroCommerce order updated since the watermark (with overlap)."""
+"""Scheduled: enqueue every OroCommerce order updated since the watermark (with overlap), then release the
+held orders whose blocking mapping now exists (one query of the held orders; no Oro or Cin7 call)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.flows.order_poll import poll_orders
+from shared.flows.release import release_resolved
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -27,12 +29,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         rt.clock,
         overlap=timedelta(minutes=rt.config.schedules.order_poll_overlap_minutes),
     )
+    released = release_resolved(rt.state, rt.orders_queue, rt.clock, rt.config)
     metrics.add_metric(name="OrdersPolled", unit=MetricUnit.Count, value=result.seen)
     metrics.add_metric(name="OrdersEnqueuedByPoll", unit=MetricUnit.Count, value=result.enqueued)
+    metrics.add_metric(name="OrdersAutoReleased", unit=MetricUnit.Count, value=len(released))
     summary = {
         "since": result.since.isoformat(),
         "seen": result.seen,
         "enqueued": result.enqueued,
+        "released": len(released),
         "watermark": result.watermark.isoformat() if result.watermark else None,
     }
     logger.info("order poll done", extra=summary)

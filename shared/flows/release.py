@@ -1,0 +1,507 @@
+"""Releasing held orders (DESIGN §4.1, last paragraph): by a person's command, or automatically once the
+mapping that held them exists. A released order is enqueued again and goes through the whole order flow,
+which re-checks everything; a release never bypasses a check, it only asks for one more run.
+
+Three ways in:
+- `release_order`: a person releases one held order (`orosync orders release`), optionally accepting its
+  storefront prices (PRICE_MISMATCH). Always enqueues.
+- `map_customer`: a person binds a storefront customer to an ERP customer (`orosync customers map`), then
+  every held order that the binding may fix is released (see `map_customer` for which, and why).
+- `release_resolved`: the automatic release, run on every order poll. It releases a held order only when
+  every reason it is held for is CUSTOMER_UNMAPPED or UOM_UNMAPPED and each is fixed now, as far as the state
+  table and the config can tell without calling Oro or Cin7. At most once per hold.
+
+The helpers at the bottom read and write the state table through the store's own table; they are the
+StateStore methods this module needs (to move into `shared/adapters/aws/state.py`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.aws.state import StateStore
+from shared.config import Config
+from shared.domain.exceptions_catalogue import CATALOGUE
+from shared.errors import Transient
+from shared.flows.intake import order_entity
+from shared.observability import logger
+from shared.ports import Clock, WorkQueue
+from shared.resources import table
+
+
+class ReleaseError(Exception):
+    """A release that cannot be done; the message says why in one line."""
+
+
+class OrderNotFound(ReleaseError):
+    pass
+
+
+class OrderNotHeld(ReleaseError):
+    def __init__(self, order_id: str, status: str) -> None:
+        super().__init__(f"order {order_id} is {status}, not held: only a held order can be released")
+        self.status = status
+
+
+class BindingConflict(ReleaseError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    order_id: str
+    version: str | None
+    message_id: str
+    reasons: tuple[str, ...]  # what the order was held for
+    by: str
+    accepted_storefront_price: bool = False
+    because: tuple[str, ...] = ()  # why an automatic release judged the reasons fixed
+
+
+@dataclass
+class CustomerMapResult:
+    storefront_customer_id: str
+    erp_customer_id: str
+    previous: str | None  # the ERP customer it was bound to before, if any
+    released: list[ReleaseResult] = field(default_factory=list)
+
+
+# -- reasons ----------------------------------------------------------------------------------------------
+# A held order's reasons are "CODE: detail" (shared/flows/order_sync.py `_hold`). The code is the contract;
+# the subject (which customer, which SKU and unit) is read from the detail until the flow records it as data
+# (see `HeldOrder.customers`). A detail that does not parse is never treated as fixed.
+
+_CUSTOMER = re.compile(r"\bstorefront customer (?P<id>\S+)")
+_UNIT = re.compile(r"^(?P<sku>.+?) in unit (?P<unit>'[^']*'|\"[^\"]*\") has no ERP mapping")
+
+
+def reason_code(reason: str) -> str:
+    code, sep, _ = reason.partition(":")
+    return code.strip() if sep else ""
+
+
+def reason_detail(reason: str) -> str:
+    return reason.partition(":")[2].strip()
+
+
+def unmapped_unit(reason: str) -> tuple[str, str] | None:
+    """(SKU, unit) of a UOM_UNMAPPED reason."""
+    if reason_code(reason) != "UOM_UNMAPPED":
+        return None
+    m = _UNIT.match(reason_detail(reason))
+    if m is None:
+        return None
+    return m["sku"], str(ast.literal_eval(m["unit"]))
+
+
+def unmapped_customer(reason: str) -> str | None:
+    """The storefront customer id named by a CUSTOMER_UNMAPPED reason."""
+    if reason_code(reason) != "CUSTOMER_UNMAPPED":
+        return None
+    m = _CUSTOMER.search(reason_detail(reason))
+    return m["id"] if m else None
+
+
+def owner_of(code: str) -> str | None:
+    """The owner team of a reason code; None for hold reasons that are not catalogued exceptions
+    (PENDING_APPROVAL: the order waits for its own status change in Oro)."""
+    etype = CATALOGUE.get(code)
+    return etype.owner.value if etype else None
+
+
+# -- held orders as the state table holds them --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    order_id: str
+    version: str | None
+    reasons: tuple[str, ...]
+    held_at: str  # the state's `updated_at`: changes whenever the flow holds the order again
+    customer_id: str | None = None
+    # The customer and its ancestors up the storefront tree, nearest first, if the flow recorded them.
+    customer_path: tuple[str, ...] | None = None
+    released_hold: str | None = None  # `held_at` of the hold a release was last enqueued for
+    auto_released_reasons: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> HeldOrder:
+        path = item.get("customer_path")
+        auto = item.get("auto_released_reasons")
+        return cls(
+            order_id=str(item["pk"]).removeprefix("order#"),
+            version=item.get("version"),
+            reasons=tuple(item.get("reasons", [])),
+            held_at=str(item.get("updated_at", "")),
+            customer_id=item.get("customer_id"),
+            customer_path=tuple(path) if path else None,
+            released_hold=item.get("released_hold"),
+            auto_released_reasons=tuple(auto) if auto is not None else None,
+        )
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(reason_code(r) for r in self.reasons)
+
+    @property
+    def customer(self) -> str | None:
+        if self.customer_path:
+            return self.customer_path[0]
+        if self.customer_id:
+            return self.customer_id
+        return next((c for r in self.reasons if (c := unmapped_customer(r))), None)
+
+    @property
+    def customers(self) -> tuple[str, ...]:
+        """The customers whose binding would fix a CUSTOMER_UNMAPPED: the order's customer and every
+        ancestor the state knows of. Today the flow records no path, so this is the customer alone."""
+        if self.customer_path:
+            return self.customer_path
+        return (self.customer,) if self.customer else ()
+
+
+# -- releasing ---------------------------------------------------------------------------------------------
+
+
+def release_order(
+    store: StateStore,
+    queue: WorkQueue,
+    clock: Clock,
+    order_id: str,
+    *,
+    accept_storefront_price: bool = False,
+    by: str = "cli",
+) -> ReleaseResult:
+    """Release one held order: it runs through the whole flow again. With `accept_storefront_price`,
+    finance accepts the storefront prices of the held version, so a PRICE_MISMATCH no longer holds it."""
+    item = order_item(store, order_id)
+    if item is None:
+        raise OrderNotFound(f"order {order_id} is not in the state table: it was never taken in")
+    status = str(item.get("status", "new"))
+    if status != "held":
+        raise OrderNotHeld(order_id, status)
+    held = HeldOrder.from_item(item)
+    if accept_storefront_price and held.version is None:
+        raise ReleaseError(f"order {order_id} has no recorded version whose prices could be accepted")
+    return _release(store, queue, clock.now(), held, by=by, accept=accept_storefront_price, kind="released")
+
+
+def map_customer(
+    store: StateStore,
+    queue: WorkQueue,
+    clock: Clock,
+    storefront_customer_id: str,
+    erp_customer_id: str,
+    *,
+    config: Config | None = None,
+    by: str = "cli",
+    replace: bool = False,
+) -> CustomerMapResult:
+    """Bind a storefront customer to an ERP customer, then release the held orders the binding may fix.
+
+    Which: every held order whose reasons are all CUSTOMER_UNMAPPED, or UOM_UNMAPPED whose unit is mapped in
+    `config` (without a config, an unmapped unit keeps the order held), and whose customer
+    - is this customer, or has it among the ancestors the state records (`HeldOrder.customers`), or
+    - has no recorded ancestry (today: every order, as the flow does not record it yet), because the
+      customer may sit below this one in the storefront tree and the state cannot tell. Releasing it is
+      safe, since the flow walks the tree again and holds it again if its account is still unbound; what
+      it costs is one more run of that order (storefront reads; the ERP lookups are cached). Never releasing
+      it would leave a grandchild account's orders held after its parent is mapped.
+
+    The ERP customer id is not checked here (no ERP call from a command): a wrong id holds the released
+    orders again as CUSTOMER_UNMAPPED. Rebinding a customer bound elsewhere needs `replace`.
+    """
+    previous = store.get_customer_binding(storefront_customer_id)
+    if previous is not None and previous != erp_customer_id and not replace:
+        raise BindingConflict(
+            f"storefront customer {storefront_customer_id} is already bound to ERP customer {previous}: "
+            "pass --replace to rebind it"
+        )
+    now = clock.now()
+    store.put_customer_binding(storefront_customer_id, erp_customer_id, now)
+    result = CustomerMapResult(storefront_customer_id, erp_customer_id, previous)
+    for held in list(held_orders(store)):
+        if "CUSTOMER_UNMAPPED" not in held.codes:
+            continue
+        because = _fixes(held, config, lambda c: c == storefront_customer_id, mapped=storefront_customer_id)
+        if because is None:
+            continue
+        try:
+            result.released.append(
+                _release(store, queue, now, held, by=by, accept=False, kind="released", because=because)
+            )
+        except ReleaseError:
+            continue  # the flow moved it on meanwhile (a new version arrived): nothing to release
+    return result
+
+
+def release_resolved(store: StateStore, queue: WorkQueue, clock: Clock, config: Config) -> list[str]:
+    """The automatic release, run on every order poll: one query of the held orders, one binding read per
+    distinct customer of a CUSTOMER_UNMAPPED order. Returns the ids of the orders released.
+
+    A held order is released when every reason is CUSTOMER_UNMAPPED or UOM_UNMAPPED and each is fixed now:
+    a customer binding exists for the order's customer or an ancestor the state records; the SKU and unit of
+    the reason have a mapping in `config`. It is released at most once per hold (`released_hold`), and not
+    again when the flow held it for exactly the reasons of its last automatic release: then the flow and
+    this check disagree (say a binding to an ERP customer that does not exist) and a person must look.
+    `orosync orders release` still releases it.
+    """
+    now = clock.now()
+    bindings: dict[str, bool] = {}
+
+    def bound(customer_id: str) -> bool:
+        if customer_id not in bindings:
+            bindings[customer_id] = store.get_customer_binding(customer_id) is not None
+        return bindings[customer_id]
+
+    released: list[str] = []
+    for held in list(held_orders(store)):
+        if held.released_hold == held.held_at:
+            continue  # a release of this very hold is already queued
+        if held.auto_released_reasons == held.reasons:
+            continue
+        because = _fixes(held, config, bound)
+        if because is None:
+            continue
+        try:
+            _release(
+                store, queue, now, held, by="order_poll", accept=False, kind="auto_released", because=because
+            )
+        except ReleaseError:
+            continue  # released by someone else, or the flow moved the order on: nothing to do
+        except Transient as err:  # this order waits for the next poll; the others go ahead
+            logger.warning("auto-release failed", extra={"order_id": held.order_id, "error": str(err)})
+            continue
+        released.append(held.order_id)
+    if released:
+        logger.info("held orders released", extra={"orders": released})
+    return released
+
+
+def _fixes(
+    held: HeldOrder,
+    config: Config | None,
+    customer_fixed: Callable[[str], bool],
+    *,
+    mapped: str | None = None,
+) -> tuple[str, ...] | None:
+    """Why each reason of the held order is fixed now, or None if any is not (or needs a person). `mapped` is
+    the customer `map_customer` just bound: an order whose customer's ancestors the state does not know may
+    sit below it, so it counts as possibly fixed (the flow decides)."""
+    if not held.reasons:
+        return None
+    because: list[str] = []
+    for reason in held.reasons:
+        code = reason_code(reason)
+        if code == "UOM_UNMAPPED":
+            unit = unmapped_unit(reason)
+            mapping = config.unit_mapping(*unit) if unit is not None and config is not None else None
+            if unit is None or mapping is None:
+                return None
+            because.append(f"{unit[0]} in unit {unit[1]!r} is mapped to {mapping.erp_sku} x {mapping.factor}")
+        elif code == "CUSTOMER_UNMAPPED":
+            hit = next((c for c in held.customers if customer_fixed(c)), None)
+            if hit is not None and hit == held.customer:
+                because.append(f"customer {hit} is bound to an ERP customer")
+            elif hit is not None:
+                because.append(f"customer {hit}, an ancestor of customer {held.customer}, is bound")
+            elif mapped is not None and held.customer_path is None:
+                because.append(f"customer {held.customer or '?'} may sit below customer {mapped}, now bound")
+            else:
+                return None
+        else:
+            return None
+    return tuple(because)
+
+
+def _release(
+    store: StateStore,
+    queue: WorkQueue,
+    now: datetime,
+    held: HeldOrder,
+    *,
+    by: str,
+    accept: bool,
+    kind: str,
+    because: tuple[str, ...] = (),
+) -> ReleaseResult:
+    auto = kind == "auto_released"
+    if not mark_released(store, held, now, by, auto=auto):
+        status = str((order_item(store, held.order_id) or {}).get("status", "new"))
+        if status == "held":
+            raise ReleaseError(f"order {held.order_id}: this hold was released already or held again since")
+        raise OrderNotHeld(held.order_id, status)
+    store.add_event(
+        held.order_id,
+        now,
+        kind,
+        by=by,
+        version=held.version,
+        reasons=list(held.reasons),
+        accept_storefront_price=accept,
+        **({"because": list(because)} if because else {}),
+    )
+    # Straight onto the orders queue, not through intake (`enqueue_order_version`): intake claims each
+    # (order, version) once so that webhook, redelivery and poll of one version are one piece of work, and
+    # the held version was claimed when it first arrived, so intake would drop this as a duplicate. A release
+    # is new work for the same version on purpose. Doing it twice is harmless: order_sync takes a lease,
+    # resumes recorded steps and looks the sale up by ExternalID, so it never creates a second sale.
+    message = {"kind": "order", "order_id": held.order_id, "version": held.version, "source": "release"}
+    try:
+        if accept:
+            assert held.version is not None
+            store.accept_storefront_price(held.order_id, held.version, now, by)
+        message_id = queue.send(message)
+    except Exception as err:
+        unmark_released(store, held, now)  # so the next poll (or the person) can try again
+        store.add_event(held.order_id, now, "release_failed", by=by, error=str(err))
+        raise
+    logger.info("order released", extra={"order_id": held.order_id, "by": by, "kind": kind})
+    return ReleaseResult(
+        order_id=held.order_id,
+        version=held.version,
+        message_id=message_id,
+        reasons=held.reasons,
+        by=by,
+        accepted_storefront_price=accept,
+        because=because,
+    )
+
+
+# -- state table helpers (StateStore methods to be) ----------------------------------------------------------
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _table(store: StateStore) -> Any:
+    return store._table  # private: until these helpers move into StateStore
+
+
+def order_item(store: StateStore, order_id: str) -> dict[str, Any] | None:
+    """The order's state record as stored, or None if the order was never taken in."""
+    item = store._call(
+        _table(store).get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
+    ).get("Item")
+    return dict(item) if item else None
+
+
+def orders_with_status(store: StateStore, status: str) -> Iterator[dict[str, Any]]:
+    """The state records of every order in `status`, as stored, from the status index (paged)."""
+    kwargs: dict[str, Any] = {
+        "IndexName": table("state").indexes[0][0],
+        "KeyConditionExpression": "gsi1pk = :p",
+        "ExpressionAttributeValues": {":p": f"orderstatus#{status}"},
+    }
+    while True:
+        page = store._call(_table(store).query, **kwargs)
+        yield from (dict(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def held_orders(store: StateStore) -> Iterator[HeldOrder]:
+    """Every held order (one query of the status index, paged)."""
+    return (HeldOrder.from_item(item) for item in orders_with_status(store, "held"))
+
+
+def intake_records(store: StateStore, order_id: str) -> list[dict[str, Any]]:
+    """Each version of the order that intake took in: {"version", "at", "state", "message_id"}."""
+    items = store._call(
+        _table(store).query,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": f"intake#{order_entity(order_id)}"},
+    ).get("Items", [])
+    return [
+        {
+            "version": i["sk"],
+            "at": i.get("claimed_at"),
+            "state": i.get("st"),
+            "message_id": i.get("message_id"),
+        }
+        for i in items
+    ]
+
+
+def mark_released(store: StateStore, held: HeldOrder, now: datetime, by: str, *, auto: bool) -> bool:
+    """Record that a release of this hold is being enqueued; False if the order is no longer held (or, for
+    an automatic release, if this hold was released already or held again since it was read)."""
+    values: dict[str, Any] = {
+        ":held": "held",
+        ":h": held.held_at,
+        ":now": _iso(now),
+        ":by": by,
+    }
+    sets = "released_hold = :h, released_at = :now, released_by = :by"
+    condition = "#status = :held"
+    if auto:
+        sets += ", auto_released_reasons = :reasons"
+        values[":reasons"] = list(held.reasons)
+        condition += " AND updated_at = :h AND (attribute_not_exists(released_hold) OR released_hold <> :h)"
+    try:
+        store._call(
+            _table(store).update_item,
+            Key={"pk": f"order#{held.order_id}", "sk": "state"},
+            UpdateExpression="SET " + sets,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def unmark_released(store: StateStore, held: HeldOrder, now: datetime) -> None:
+    """Undo `mark_released` after the enqueue failed (only our own mark)."""
+    try:
+        store._call(
+            _table(store).update_item,
+            Key={"pk": f"order#{held.order_id}", "sk": "state"},
+            UpdateExpression="REMOVE released_hold, released_at, released_by, auto_released_reasons",
+            ConditionExpression="released_at = :now",
+            ExpressionAttributeValues={":now": _iso(now)},
+        )
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def order_exceptions(store: StateStore, order_id: str) -> list[dict[str, Any]]:
+    """The open named exceptions of one order (`order:<id>`), one read per catalogued code at most."""
+    keys = [{"pk": f"exception#{code}#order:{order_id}", "sk": "exception"} for code in CATALOGUE]
+    name = _table(store).name
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {name: {"Keys": keys}}
+    while request:
+        page = store._call(_table(store).meta.client.batch_get_item, RequestItems=request)
+        items.extend(page.get("Responses", {}).get(name, []))
+        request = page.get("UnprocessedKeys") or {}
+    out = []
+    for i in sorted(items, key=lambda i: str(i["pk"])):
+        if i.get("status") != "open":
+            continue
+        _, code, entity = str(i["pk"]).split("#", 2)
+        out.append(
+            {
+                "code": code,
+                "entity": entity,
+                "owner": i["owner_team"],
+                "count": int(i["seen_count"]),
+                "first_seen": i["first_seen"],
+                "last_seen": i["last_seen"],
+                "detail": i["detail"],
+            }
+        )
+    return out
