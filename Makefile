@@ -24,7 +24,7 @@ run: $(STAMP)
 
 ## All default suites: unit, integration, infrastructure, e2e, chaos.
 test: $(STAMP)
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

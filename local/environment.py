@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from local.aws import EmbeddedAws
+from local.aws import EmbeddedAws, free_port
 from local.provision import provision, put_secrets
 from local.runtime import LocalRuntime
 from sandbox.cin7.seed import seed_demo as seed_cin7
@@ -75,6 +75,7 @@ class LocalEnvironment:
         self.runtime: LocalRuntime | None = None
         self.config: Config = config
         self.config_path = workdir / "config.json"
+        self.runtime_port = 0
         self.env: dict[str, str] = {}
         self.ids: dict[str, Any] = {}
 
@@ -124,11 +125,14 @@ class LocalEnvironment:
     def _start_runtime(self) -> None:
         assert self.aws is not None
         Runtime.reset()
+        # One port for the life of the environment: the Oro webhook subscriptions point at it.
+        self.runtime_port = self.runtime_port or free_port()
         self.runtime = LocalRuntime(
             self.config,
             str(self.config_path),
             {**self.aws.environ(), **self.env, **self.function_env},
             prefix=self.prefix,
+            port=self.runtime_port,
             time_scale=self.time_scale,
             run_schedules=self.run_schedules,
         ).start()
@@ -252,7 +256,10 @@ class LocalEnvironment:
         return str(doc["data"]["id"])
 
     def wait_until_settled(self, timeout: float = 60.0) -> None:
-        assert self.runtime is not None
+        """Until Oro has delivered its webhooks and the runtime has no message left to work on."""
+        assert self.runtime is not None and self.oro is not None
+        if not self.oro.wait_for_webhooks(timeout):
+            raise TimeoutError(f"the Oro sandbox still has webhooks to deliver after {timeout} s")
         self.runtime.wait_until_idle(timeout=timeout)
 
 

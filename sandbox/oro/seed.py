@@ -24,7 +24,13 @@ PRODUCTS: list[tuple[str, str, list[tuple[str, int]], dict[str, int]]] = [
         {"each": 960, "case": 80, "pallet": 2},
     ),
     ("GAD-200", "Gadget 200", [("each", 1), ("case", 6)], {"each": 300, "case": 50}),
-    ("BOLT-300", "Bolt 300", [("each", 1), ("case", 100)], {"each": 10000, "case": 100}),
+    # The pallet unit exists in the storefront only: the demo's "unmapped unit" (config maps each and case).
+    (
+        "BOLT-300",
+        "Bolt 300",
+        [("each", 1), ("case", 100), ("pallet", 5000)],
+        {"each": 10000, "case": 100, "pallet": 2},
+    ),
 ]
 
 # Wholesale prices per unit (quantity 1, USD); Contract is 5% lower except where the brief fixes it.

@@ -197,7 +197,9 @@ class OrderSync:
             )
             self._event(order.id, "cancel_blocked", sale_id=state.sale_id, reason=str(err))
             return OrderSyncResult(order.id, "cancel_blocked", state.sale_id, [str(err)])
-        self.store.set_order_status(order.id, "voided", self.clock.now(), version=order.version)
+        self.store.set_order_status(
+            order.id, "voided", self.clock.now(), version=order.version, erp_status="VOIDED"
+        )
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
 

@@ -47,6 +47,9 @@ def test_order_becomes_one_sale_on_the_parent_account_in_base_units_when_placed_
 
 
 def test_steady_state_order_costs_exactly_two_erp_calls_when_lookups_are_cached(env):
+    warm_up = env.place_order("Acme Holdings", [("WID-100", "each", Decimal(1), Decimal("12.00"))])
+    env.wait_until_settled(60)
+    assert len(env.sales_for(warm_up)) == 1
     oro_id = env.place_order("Acme Holdings", [("WID-100", "each", Decimal(10), Decimal("12.00"))])
     env.wait_until_settled(60)
     assert len(env.sales_for(oro_id)) == 1
