@@ -78,6 +78,7 @@ class OrderSync:
         self.store = store
         self.clock = clock
         self.lease_seconds = lease_seconds
+        self.customer_path: list[str] = []
 
     # -- entry point ----------------------------------------------------------------------------------
     def run(self, order_id: str) -> OrderSyncResult:
@@ -175,7 +176,15 @@ class OrderSync:
         if exceptions:
             for h in holds:
                 self.store.open_exception(h.code, f"order:{order.id}", now, h.detail)
-        self.store.set_order_status(order.id, "held", now, reasons=reasons, version=order.version)
+        self.store.set_order_status(
+            order.id,
+            "held",
+            now,
+            reasons=reasons,
+            version=order.version,
+            customer_id=order.customer_id,
+            customer_path=list(self.customer_path) or [order.customer_id],
+        )
         self._event(order.id, "held", reasons=reasons)
         return OrderSyncResult(order.id, "held", None, reasons)
 
@@ -341,11 +350,15 @@ class OrderSync:
         return prices
 
     def _resolve_customer(self, storefront_customer_id: str) -> ErpCustomer | None:
-        """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent)."""
+        """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent).
+        The accounts walked are kept in `customer_path` (nearest first): a held order records them, so a
+        later binding of any of them releases it."""
         seen: set[str] = set()
+        self.customer_path = []
         current: str | None = storefront_customer_id
         while current and current not in seen:
             seen.add(current)
+            self.customer_path.append(current)
             erp_id = self.store.get_customer_binding(current)
             customer = None
             if erp_id is None:

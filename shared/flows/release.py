@@ -209,11 +209,10 @@ def map_customer(
     Which: every held order whose reasons are all CUSTOMER_UNMAPPED, or UOM_UNMAPPED whose unit is mapped in
     `config` (without a config, an unmapped unit keeps the order held), and whose customer
     - is this customer, or has it among the ancestors the state records (`HeldOrder.customers`), or
-    - has no recorded ancestry (today: every order, as the flow does not record it yet), because the
+    - has no recorded ancestry (orders held before the flow recorded `customer_path`), because the
       customer may sit below this one in the storefront tree and the state cannot tell. Releasing it is
       safe, since the flow walks the tree again and holds it again if its account is still unbound; what
-      it costs is one more run of that order (storefront reads; the ERP lookups are cached). Never releasing
-      it would leave a grandchild account's orders held after its parent is mapped.
+      it costs is one more run of that order (storefront reads; the ERP lookups are cached).
 
     The ERP customer id is not checked here (no ERP call from a command): a wrong id holds the released
     orders again as CUSTOMER_UNMAPPED. Rebinding a customer bound elsewhere needs `replace`.

@@ -77,9 +77,8 @@ def test_customers_map_releases_held_orders_of_the_account_and_its_children_into
     where = ["--aws-endpoint", env.aws.endpoint_url, "--prefix", env.prefix]
     assert main(["customers", "map", env.ids["oro"]["customers"]["Bolt Brothers"], created.ID, *where]) == 0
     out = capsys.readouterr().out
-    assert (
-        "released 3 held order(s):" in out
-    )  # Crank Co may have been below Bolt Brothers: checked by the flow
+    # The held orders recorded the accounts the flow walked: only Bolt Brothers and its child are released.
+    assert "released 2 held order(s):" in out
     env.wait_until_settled(30)
 
     for order_id in (bolt, child):
@@ -90,7 +89,7 @@ def test_customers_map_releases_held_orders_of_the_account_and_its_children_into
         kinds = [e["kind"] for e in state.timeline(order_id)]
         assert kinds.count("released") == 1 and kinds.count("erp_sale_created") == 1
     assert state.get_order(other).status == "held" and _sales(env, other) == []
-    assert [e["kind"] for e in state.timeline(other)].count("held") == 2
+    assert [e["kind"] for e in state.timeline(other)].count("held") == 1
 
     assert main(["orders", "show", bolt, *where]) == 0
     shown = capsys.readouterr().out  # the local runtime's own log lines come before it
