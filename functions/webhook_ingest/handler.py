@@ -51,6 +51,8 @@ def oro_webhook() -> Response:
         order_id=order_event.order_id,
         version=order_event.version,
         source="webhook",
+        status=order_event.status,
+        total=order_event.total,
     )
     metrics.add_metric(
         name="WebhookEnqueued" if enqueued else "WebhookDuplicate", unit=MetricUnit.Count, value=1

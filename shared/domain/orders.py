@@ -67,6 +67,8 @@ class OrderVersion:
 
     id: str
     updated_at: datetime
+    status: str | None = None
+    total: Decimal | None = None
 
     @property
     def version(self) -> str:

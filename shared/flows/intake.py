@@ -16,19 +16,35 @@ def order_entity(order_id: str) -> str:
     return f"oro-order#{order_id}"
 
 
+def fingerprint(version: str, status: str | None, total: object | None) -> str:
+    """What identifies one state of an order at intake. Oro's updatedAt has whole seconds, so a change in
+    the same second as the last one (a cancel right after the sync) would share it: the internal status and
+    the total are part of the key, so such a change is still new work."""
+    return f"{version}#{status or '-'}#{total if total is not None else '-'}"
+
+
 def enqueue_order_version(
-    store: StateStore, queue: WorkQueue, now: datetime, *, order_id: str, version: str, source: str
+    store: StateStore,
+    queue: WorkQueue,
+    now: datetime,
+    *,
+    order_id: str,
+    version: str,
+    source: str,
+    status: str | None = None,
+    total: object | None = None,
 ) -> bool:
-    """True if enqueued now; False if this version was already taken in."""
+    """True if enqueued now; False if this state of the order was already taken in."""
     entity = order_entity(order_id)
-    if not store.claim_intake(entity, version, now):
+    version_key = fingerprint(version, status, total)
+    if not store.claim_intake(entity, version_key, now):
         return False
     try:
         message_id = queue.send(
             {"kind": "order", "order_id": order_id, "version": version, "source": source, "received_at": now}
         )
     except Exception:
-        store.release_intake(entity, version)
+        store.release_intake(entity, version_key)
         raise
-    store.mark_intake_enqueued(entity, version, message_id)
+    store.mark_intake_enqueued(entity, version_key, message_id)
     return True

@@ -35,7 +35,17 @@ def poll_orders(
     newest = watermark
     for ref in storefront.orders_updated_since(since):
         result.seen += 1
-        if enqueue_order_version(store, queue, now, order_id=ref.id, version=ref.version, source="poll"):
+        taken = enqueue_order_version(
+            store,
+            queue,
+            now,
+            order_id=ref.id,
+            version=ref.version,
+            source="poll",
+            status=ref.status,
+            total=ref.total,
+        )
+        if taken:
             result.enqueued += 1
         if newest is None or ref.updated_at > newest:
             newest = ref.updated_at

@@ -189,6 +189,12 @@ class OrderSync:
         return OrderSyncResult(order.id, "held", None, reasons)
 
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
+        if not state.sale_id and state.step is not None:
+            # A create was started but its result never recorded (a dead worker, a lost answer): look.
+            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
+            if found is not None:
+                state.sale_id = found.id
+                self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
             self.store.set_order_status(order.id, "ignored", self.clock.now(), reasons=[reason])

@@ -236,15 +236,6 @@ def test_first_run_raises_outcome_unknown_and_the_retry_adopts_when_a_create_ans
     assert kinds.count("erp_sale_created") == (1 if adoption == "erp_lines_adopted" else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OrderSync._void only looks at the recorded sale_id: after POST /sale succeeded but its step was never "
-        "recorded (worker killed, or the answer lost: step header_pending, no sale_id), a cancellation is "
-        "treated as 'cancelled before any ERP sale existed' (status ignored) and the Cin7 sale carrying the "
-        "order's ExternalID stays ESTIMATED instead of being found by ExternalID and voided"
-    ),
-)
 def test_sale_left_by_a_dead_worker_is_voided_when_the_order_is_cancelled_before_the_redelivery(
     world: OrderWorld, worker: Worker
 ):

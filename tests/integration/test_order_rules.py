@@ -246,15 +246,6 @@ def test_cancel_raises_CANCEL_AFTER_FULFILMENT_and_keeps_the_sale_when_it_was_al
     assert "voided" not in world.kinds(order_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "intake de-duplicates on (order id, updatedAt) and Oro's updatedAt has whole seconds: a change made "
-        "within the same second as the version already taken in (here open → cancelled) is answered 202 "
-        "enqueued=false by webhook_ingest and skipped by order_poll, so order_sync never sees it and the "
-        "Cin7 sale stays ORDERED instead of VOIDED"
-    ),
-)
 def test_cancel_is_not_lost_when_it_lands_in_the_same_second_as_the_synced_version(world: OrderWorld):
     order_id = world.place("Acme Holdings", [("GAD-200", "each", 6, "8.00")])
     world.settle()

@@ -80,4 +80,4 @@ class OroStorefront:
 
     def orders_updated_since(self, since: datetime) -> Iterator[OrderVersion]:
         for order in self.client.iter_orders_updated_since(since):
-            yield OrderVersion(order.id, order.updated_at)
+            yield OrderVersion(order.id, order.updated_at, order.internal_status, order.total_value)

@@ -59,6 +59,8 @@ class OrderEvent(BaseModel):
     version: str  # the order's updatedAt, normalised to UTC seconds
     topic: str
     message_id: str | None
+    status: str | None = None  # internalStatus id
+    total: str | None = None  # totalValue as sent
 
 
 def _normalise_version(value: Any) -> str:
@@ -91,6 +93,14 @@ def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     if resource.type != "orders":
         raise BadWebhook(f"eventData.data.type: expected 'orders', got {resource.type!r}")
     version = _normalise_version(resource.attributes.get("updatedAt"))
+    status_rel = (resource.model_extra or {}).get("relationships", {}).get("internalStatus") or {}
+    status = (status_rel.get("data") or {}).get("id") if isinstance(status_rel, dict) else None
+    total = resource.attributes.get("totalValue")
     return OrderEvent(
-        order_id=resource.id, version=version, topic=delivery.topic, message_id=delivery.messageId
+        order_id=resource.id,
+        version=version,
+        topic=delivery.topic,
+        message_id=delivery.messageId,
+        status=str(status) if status is not None else None,
+        total=str(total) if total is not None else None,
     )
