@@ -8,7 +8,7 @@ CONFIG ?= config/example.yaml
 # jsii reads this as the list of Node major versions whose end-of-life banner to silence.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: venv run test lint synth deploy clean
+.PHONY: venv run test lint synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ synth: $(STAMP) node_modules/.bin/cdk
 deploy: $(STAMP) node_modules/.bin/cdk
 	PATH=$(CURDIR)/$(BIN):$$PATH node_modules/.bin/cdk deploy -c config=$(CONFIG)
 
+
+## Figures, not pass/fail: ERP calls per order, orders per minute at the rate limit, throttle responses.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules .pytest_cache .build

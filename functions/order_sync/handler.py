@@ -23,6 +23,8 @@ from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
+# A message deferred this often is failed instead, so endless throttling ends in the DLQ (and its alarm).
+MAX_DEFERRALS = 50
 
 
 class OrderWork(BaseModel):
@@ -53,6 +55,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     try:
         result = sync.run(work.order_id)
     except Throttled as err:  # includes another worker's lease (LeaseHeld)
+        if work.deferrals >= MAX_DEFERRALS:
+            raise
         _defer(work, err.retry_after_seconds or 30)
         logger.info("order deferred", extra={"reason": str(err)})
         return {"order_id": work.order_id, "outcome": "deferred"}

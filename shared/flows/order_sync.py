@@ -26,16 +26,6 @@ from shared.errors import AlreadyFulfilled, Permanent
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
-# Exceptions this flow raises for an order; all of them close when the order next passes.
-ORDER_EXCEPTIONS = (
-    "CUSTOMER_UNMAPPED",
-    "UOM_UNMAPPED",
-    "TAX_MISMATCH",
-    "SKU_UNKNOWN",
-    "PRICE_MISMATCH",
-    "ERP_REJECTED",
-    "CUSTOMER_ON_HOLD",
-)
 CACHE_SECONDS = 900
 
 
@@ -117,8 +107,8 @@ class OrderSync:
             return self._hold(order, [Hold("PENDING_APPROVAL", decision.reason)], exceptions=False)
 
         authorise = decision.action is OrderAction.CREATE_AUTHORISED
-        if state.status in ("synced", "draft") and state.step == "lines_done":
-            return self._already_in_erp(order, state, authorise)
+        if state.step in ("lines_done", "authorise_pending"):
+            return self._already_in_erp(order, state, authorise, token)
 
         prepared = self._prepare(order, authorise, state)
         if isinstance(prepared, list):
@@ -140,8 +130,11 @@ class OrderSync:
             reasons=[],
             customer_id=order.customer_id,
             erp_customer_id=erp_customer.id,
+            open_codes=["CUSTOMER_ON_HOLD"] if erp_customer.on_credit_hold and authorise else [],
         )
-        self._close_exceptions(order.id, keep=("CUSTOMER_ON_HOLD",) if erp_customer.on_credit_hold else ())
+        self._close_exceptions(
+            order.id, state, keep=("CUSTOMER_ON_HOLD",) if erp_customer.on_credit_hold else ()
+        )
         if erp_customer.on_credit_hold and authorise:
             self.store.open_exception(
                 "CUSTOMER_ON_HOLD",
@@ -172,6 +165,11 @@ class OrderSync:
     # -- the outcomes ---------------------------------------------------------------------------------
     def _hold(self, order: StorefrontOrder, holds: list[Hold], *, exceptions: bool = True) -> OrderSyncResult:
         now = self.clock.now()
+        previous = self.store.get_order(order.id).open_codes
+        codes = sorted({h.code for h in holds}) if exceptions else []
+        for code in previous:  # a reason that no longer holds the order is resolved
+            if code not in codes:
+                self.store.close_exception(code, f"order:{order.id}", now, "no longer holds the order")
         reasons = [f"{h.code}: {h.detail}" for h in holds]
         if exceptions:
             for h in holds:
@@ -184,6 +182,7 @@ class OrderSync:
             version=order.version,
             customer_id=order.customer_id,
             customer_path=list(self.customer_path) or [order.customer_id],
+            open_codes=codes,
         )
         self._event(order.id, "held", reasons=reasons)
         return OrderSyncResult(order.id, "held", None, reasons)
@@ -218,36 +217,58 @@ class OrderSync:
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
 
-    def _already_in_erp(self, order: StorefrontOrder, state: OrderState, authorise: bool) -> OrderSyncResult:
-        if state.status == "draft" and authorise:
-            prepared = self._prepare(order, True, state)
-            if isinstance(prepared, list):
-                return self._hold(order, prepared)
-            draft = prepared.draft
-            if not draft.authorise:  # still on credit hold: stays DRAFT
-                return OrderSyncResult(order.id, "draft", state.sale_id, ["customer still on credit hold"])
-            assert state.sale_id is not None
-            self.erp.add_sale_lines(state.sale_id, draft)
-            self.store.set_order_status(
-                order.id,
-                "synced",
-                self.clock.now(),
-                erp_status="AUTHORISED",
-                content_hash=order.content_hash(),
-                version=order.version,
-            )
-            self._close_exceptions(order.id)
-            self._event(order.id, "authorised", sale_id=state.sale_id)
-            return OrderSyncResult(order.id, "synced", state.sale_id)
+    def _already_in_erp(
+        self, order: StorefrontOrder, state: OrderState, authorise: bool, token: str
+    ) -> OrderSyncResult:
+        if state.erp_status == "DRAFT" and authorise:
+            return self._authorise_draft(order, state, token)
         if state.content_hash == order.content_hash():
             self._event(order.id, "unchanged", sale_id=state.sale_id)
             return OrderSyncResult(order.id, "unchanged", state.sale_id)
         self._event(order.id, "changed_after_sync", sale_id=state.sale_id, version=order.version)
         return OrderSyncResult(order.id, "unchanged", state.sale_id, ["changed after sync: not re-sent"])
 
-    def _close_exceptions(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+    def _authorise_draft(self, order: StorefrontOrder, state: OrderState, token: str) -> OrderSyncResult:
+        """A DRAFT sale whose order is now confirmed: re-post its lines as AUTHORISED, exactly once. The step
+        is recorded before the call; a retry that finds it looks at the sale before posting again."""
+        prepared = self._prepare(order, True, state)
+        if isinstance(prepared, list):
+            return self._hold(order, prepared)
+        draft = prepared.draft
+        if not draft.authorise:  # still on credit hold: stays DRAFT
+            return OrderSyncResult(order.id, "draft", state.sale_id, ["customer still on credit hold"])
+        if state.sale_id is None:
+            raise Permanent(f"order {order.id}: a DRAFT sale is recorded without its id", system="state")
+        already = False
+        if state.step == "authorise_pending":
+            found = self.erp.find_sale(draft.external_id)
+            already = found is not None and found.status == "AUTHORISED"
+        else:
+            self.store.record_step(order.id, "authorise_pending", expect="lines_done", token=token)
+        if not already:
+            try:
+                self.erp.add_sale_lines(state.sale_id, draft)
+            except Permanent as err:
+                return self._hold(order, [Hold("ERP_REJECTED", str(err))])
+        self.store.record_step(order.id, "lines_done", expect="authorise_pending", token=token)
+        self.store.set_order_status(
+            order.id,
+            "synced",
+            self.clock.now(),
+            erp_status="AUTHORISED",
+            content_hash=order.content_hash(),
+            version=order.version,
+            reasons=[],
+            open_codes=[],
+        )
+        self._close_exceptions(order.id, state)
+        self._event(order.id, "authorised", sale_id=state.sale_id, adopted=already)
+        return OrderSyncResult(order.id, "synced", state.sale_id)
+
+    def _close_exceptions(self, order_id: str, state: OrderState, keep: tuple[str, ...] = ()) -> None:
+        """Close what this order opened before (recorded on its state), not every code in the catalogue."""
         now = self.clock.now()
-        for code in ORDER_EXCEPTIONS:
+        for code in state.open_codes:
             if code not in keep:
                 self.store.close_exception(code, f"order:{order_id}", now, "order passed")
 

@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.domain.exceptions_catalogue import exception_type
-from shared.errors import Transient
+from shared.errors import Throttled, Transient
 from shared.resources import REPLAY_WINDOW_SECONDS, table
 
 # Intake and step records must outlive the longest replay (DLQ retention) with margin.
@@ -35,12 +35,12 @@ def _parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-class LeaseHeld(Transient):
-    """Another worker is processing the same entity right now; try again after `retry_after_seconds`."""
+class LeaseHeld(Throttled):
+    """Another worker is processing the same entity right now; try again after `retry_after_seconds`.
+    A `Throttled`, so the worker defers the message instead of failing it toward the DLQ."""
 
     def __init__(self, message: str, retry_after_seconds: float) -> None:
-        super().__init__(message, system="state")
-        self.retry_after_seconds = retry_after_seconds
+        super().__init__(message, system="state", retry_after_seconds=retry_after_seconds)
 
 
 class StepConflict(Transient):
@@ -62,6 +62,8 @@ class OrderState:
     # Finance accepted the storefront prices of this order version (`orosync orders release
     # --accept-storefront-price`): a PRICE_MISMATCH for exactly this version no longer holds it.
     price_accepted_version: str | None = None
+    # Codes of the named exceptions this order opened, so passing closes just those.
+    open_codes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_item(cls, order_id: str, item: dict[str, Any] | None) -> OrderState:
@@ -79,6 +81,7 @@ class OrderState:
             customer_id=item.get("customer_id"),
             erp_customer_id=item.get("erp_customer_id"),
             price_accepted_version=item.get("price_accepted_version"),
+            open_codes=list(item.get("open_codes", [])),
         )
 
 
