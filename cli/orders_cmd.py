@@ -28,12 +28,9 @@ from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.aws.state import StateStore
 from shared.config import Config, load_config
 from shared.errors import ConfigError, IntegrationError
+from shared.flows.intake import order_entity
 from shared.flows.release import (
     ReleaseError,
-    intake_records,
-    order_exceptions,
-    order_item,
-    orders_with_status,
     owner_of,
     reason_code,
     release_order,
@@ -233,11 +230,13 @@ STATE_FIELDS = (
 
 
 def show(loc: Location, order_id: str, as_json: bool) -> int:
-    item = order_item(loc.store, order_id)
+    item = loc.store.get_order_item(order_id)
     if item is None:
         raise CliError(f"order {order_id} is not in the state table {loc.table_name}: it was never taken in")
-    exceptions = order_exceptions(loc.store, order_id)
-    received = [{"kind": "received", **r} for r in intake_records(loc.store, order_id) if r.get("at")]
+    exceptions = loc.store.order_exceptions(order_id)
+    received = [
+        {"kind": "received", **r} for r in loc.store.intake_records(order_entity(order_id)) if r.get("at")
+    ]
     timeline = sorted([*received, *loc.store.timeline(order_id)], key=lambda e: str(e["at"]))
     if as_json:
         state = {"order_id": order_id, **{k: item[k] for k in STATE_FIELDS if k in item}}
@@ -299,7 +298,7 @@ def release(loc: Location, order_id: str, accept: bool, by: str) -> int:
 
 
 def list_orders(loc: Location, status: str, as_json: bool) -> int:
-    items = sorted(orders_with_status(loc.store, status), key=lambda i: str(i.get("updated_at", "")))
+    items = sorted(loc.store.order_items_with_status(status), key=lambda i: str(i.get("updated_at", "")))
     records: list[dict[str, Any]] = [
         {
             "order_id": str(i["pk"]).removeprefix("order#"),

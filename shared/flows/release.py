@@ -21,19 +21,15 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from shared.adapters.aws.state import StateStore
 from shared.config import Config
 from shared.domain.exceptions_catalogue import CATALOGUE
 from shared.errors import Transient
-from shared.flows.intake import order_entity
 from shared.observability import logger
 from shared.ports import Clock, WorkQueue
-from shared.resources import table
 
 
 class ReleaseError(Exception):
@@ -181,7 +177,7 @@ def release_order(
 ) -> ReleaseResult:
     """Release one held order: it runs through the whole flow again. With `accept_storefront_price`,
     finance accepts the storefront prices of the held version, so a PRICE_MISMATCH no longer holds it."""
-    item = order_item(store, order_id)
+    item = store.get_order_item(order_id)
     if item is None:
         raise OrderNotFound(f"order {order_id} is not in the state table: it was never taken in")
     status = str(item.get("status", "new"))
@@ -332,8 +328,8 @@ def _release(
     because: tuple[str, ...] = (),
 ) -> ReleaseResult:
     auto = kind == "auto_released"
-    if not mark_released(store, held, now, by, auto=auto):
-        status = str((order_item(store, held.order_id) or {}).get("status", "new"))
+    if not store.mark_released(held.order_id, held.held_at, list(held.reasons), now, by, auto=auto):
+        status = str((store.get_order_item(held.order_id) or {}).get("status", "new"))
         if status == "held":
             raise ReleaseError(f"order {held.order_id}: this hold was released already or held again since")
         raise OrderNotHeld(held.order_id, status)
@@ -359,7 +355,7 @@ def _release(
             store.accept_storefront_price(held.order_id, held.version, now, by)
         message_id = queue.send(message)
     except Exception as err:
-        unmark_released(store, held, now)  # so the next poll (or the person) can try again
+        store.unmark_released(held.order_id, now)  # so the next poll (or the person) can try again
         store.add_event(held.order_id, now, "release_failed", by=by, error=str(err))
         raise
     logger.info("order released", extra={"order_id": held.order_id, "by": by, "kind": kind})
@@ -377,130 +373,6 @@ def _release(
 # -- state table helpers (StateStore methods to be) ----------------------------------------------------------
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _table(store: StateStore) -> Any:
-    return store._table  # private: until these helpers move into StateStore
-
-
-def order_item(store: StateStore, order_id: str) -> dict[str, Any] | None:
-    """The order's state record as stored, or None if the order was never taken in."""
-    item = store._call(
-        _table(store).get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
-    ).get("Item")
-    return dict(item) if item else None
-
-
-def orders_with_status(store: StateStore, status: str) -> Iterator[dict[str, Any]]:
-    """The state records of every order in `status`, as stored, from the status index (paged)."""
-    kwargs: dict[str, Any] = {
-        "IndexName": table("state").indexes[0][0],
-        "KeyConditionExpression": "gsi1pk = :p",
-        "ExpressionAttributeValues": {":p": f"orderstatus#{status}"},
-    }
-    while True:
-        page = store._call(_table(store).query, **kwargs)
-        yield from (dict(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def held_orders(store: StateStore) -> Iterator[HeldOrder]:
     """Every held order (one query of the status index, paged)."""
-    return (HeldOrder.from_item(item) for item in orders_with_status(store, "held"))
-
-
-def intake_records(store: StateStore, order_id: str) -> list[dict[str, Any]]:
-    """Each version of the order that intake took in: {"version", "at", "state", "message_id"}."""
-    items = store._call(
-        _table(store).query,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": f"intake#{order_entity(order_id)}"},
-    ).get("Items", [])
-    return [
-        {
-            "version": i["sk"],
-            "at": i.get("claimed_at"),
-            "state": i.get("st"),
-            "message_id": i.get("message_id"),
-        }
-        for i in items
-    ]
-
-
-def mark_released(store: StateStore, held: HeldOrder, now: datetime, by: str, *, auto: bool) -> bool:
-    """Record that a release of this hold is being enqueued; False if the order is no longer held (or, for
-    an automatic release, if this hold was released already or held again since it was read)."""
-    values: dict[str, Any] = {
-        ":held": "held",
-        ":h": held.held_at,
-        ":now": _iso(now),
-        ":by": by,
-    }
-    sets = "released_hold = :h, released_at = :now, released_by = :by"
-    condition = "#status = :held"
-    if auto:
-        sets += ", auto_released_reasons = :reasons"
-        values[":reasons"] = list(held.reasons)
-        condition += " AND updated_at = :h AND (attribute_not_exists(released_hold) OR released_hold <> :h)"
-    try:
-        store._call(
-            _table(store).update_item,
-            Key={"pk": f"order#{held.order_id}", "sk": "state"},
-            UpdateExpression="SET " + sets,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=values,
-        )
-        return True
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-
-
-def unmark_released(store: StateStore, held: HeldOrder, now: datetime) -> None:
-    """Undo `mark_released` after the enqueue failed (only our own mark)."""
-    try:
-        store._call(
-            _table(store).update_item,
-            Key={"pk": f"order#{held.order_id}", "sk": "state"},
-            UpdateExpression="REMOVE released_hold, released_at, released_by, auto_released_reasons",
-            ConditionExpression="released_at = :now",
-            ExpressionAttributeValues={":now": _iso(now)},
-        )
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-
-
-def order_exceptions(store: StateStore, order_id: str) -> list[dict[str, Any]]:
-    """The open named exceptions of one order (`order:<id>`), one read per catalogued code at most."""
-    keys = [{"pk": f"exception#{code}#order:{order_id}", "sk": "exception"} for code in CATALOGUE]
-    name = _table(store).name
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {name: {"Keys": keys}}
-    while request:
-        page = store._call(_table(store).meta.client.batch_get_item, RequestItems=request)
-        items.extend(page.get("Responses", {}).get(name, []))
-        request = page.get("UnprocessedKeys") or {}
-    out = []
-    for i in sorted(items, key=lambda i: str(i["pk"])):
-        if i.get("status") != "open":
-            continue
-        _, code, entity = str(i["pk"]).split("#", 2)
-        out.append(
-            {
-                "code": code,
-                "entity": entity,
-                "owner": i["owner_team"],
-                "count": int(i["seen_count"]),
-                "first_seen": i["first_seen"],
-                "last_seen": i["last_seen"],
-                "detail": i["detail"],
-            }
-        )
-    return out
+    return (HeldOrder.from_item(item) for item in store.order_items_with_status("held"))

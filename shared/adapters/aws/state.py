@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.domain.exceptions_catalogue import exception_type
+from shared.domain.exceptions_catalogue import CATALOGUE, exception_type
 from shared.errors import Throttled, Transient
 from shared.resources import REPLAY_WINDOW_SECONDS, table
 
@@ -144,6 +144,23 @@ class StateStore:
             ExpressionAttributeValues={":enq": "enqueued", ":mid": message_id},
         )
 
+    def intake_records(self, entity: str) -> list[dict[str, Any]]:
+        """Each state of the entity that intake took in: {"version", "at", "state", "message_id"}."""
+        items = self._call(
+            self._table.query,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": f"intake#{entity}"},
+        ).get("Items", [])
+        return [
+            {
+                "version": i["sk"],
+                "at": i.get("claimed_at"),
+                "state": i.get("st"),
+                "message_id": i.get("message_id"),
+            }
+            for i in items
+        ]
+
     def release_intake(self, entity: str, version: str) -> None:
         """Undo a claim whose enqueue failed, so the sender's retry is not mistaken for a duplicate."""
         self._call(self._table.delete_item, Key={"pk": f"intake#{entity}", "sk": version})
@@ -251,19 +268,76 @@ class StateStore:
             ExpressionAttributeValues={":v": version, ":b": by, ":t": _iso(now)},
         )
 
+    def get_order_item(self, order_id: str) -> dict[str, Any] | None:
+        """The order's state record as stored, or None if the order was never taken in."""
+        item = self._call(
+            self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
+        ).get("Item")
+        return dict(item) if item else None
+
+    def order_items_with_status(self, status: str) -> Iterator[dict[str, Any]]:
+        """The state records of every order in `status`, as stored, from the status index (paged)."""
+        yield from self._query_status_index(f"orderstatus#{status}")
+
     def orders_with_status(self, status: str) -> Iterator[OrderState]:
+        for item in self.order_items_with_status(status):
+            yield OrderState.from_item(item["pk"].removeprefix("order#"), item)
+
+    def _query_status_index(self, key: str) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "IndexName": table("state").indexes[0][0],
             "KeyConditionExpression": "gsi1pk = :p",
-            "ExpressionAttributeValues": {":p": f"orderstatus#{status}"},
+            "ExpressionAttributeValues": {":p": key},
         }
         while True:
             page = self._call(self._table.query, **kwargs)
-            for item in page.get("Items", []):
-                yield OrderState.from_item(item["pk"].removeprefix("order#"), item)
+            yield from (dict(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_released(
+        self, order_id: str, held_at: str | None, reasons: list[str], now: datetime, by: str, *, auto: bool
+    ) -> bool:
+        """Record that a release of this hold is being enqueued; False if the order is no longer held (or,
+        for an automatic release, if this hold was released already or held again since it was read)."""
+        values: dict[str, Any] = {":held": "held", ":h": held_at, ":now": _iso(now), ":by": by}
+        sets = "released_hold = :h, released_at = :now, released_by = :by"
+        condition = "#status = :held"
+        if auto:
+            sets += ", auto_released_reasons = :reasons"
+            values[":reasons"] = list(reasons)
+            condition += (
+                " AND updated_at = :h AND (attribute_not_exists(released_hold) OR released_hold <> :h)"
+            )
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"order#{order_id}", "sk": "state"},
+                UpdateExpression="SET " + sets,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+
+    def unmark_released(self, order_id: str, now: datetime) -> None:
+        """Undo `mark_released` after the enqueue failed (only our own mark)."""
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"order#{order_id}", "sk": "state"},
+                UpdateExpression="REMOVE released_hold, released_at, released_by, auto_released_reasons",
+                ConditionExpression="released_at = :now",
+                ExpressionAttributeValues={":now": _iso(now)},
+            )
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
 
     # -- timeline -------------------------------------------------------------------------------------
     def add_event(self, order_id: str, now: datetime, kind: str, **detail: Any) -> None:
@@ -351,28 +425,37 @@ class StateStore:
                 return False
             raise
 
+    @staticmethod
+    def _exception_view(item: dict[str, Any]) -> dict[str, Any]:
+        _, code, entity = str(item["pk"]).split("#", 2)
+        return {
+            "code": code,
+            "entity": entity,
+            "owner": item["owner_team"],
+            "count": int(item["seen_count"]),
+            "first_seen": item["first_seen"],
+            "last_seen": item["last_seen"],
+            "detail": item["detail"],
+        }
+
     def open_exceptions(self) -> list[dict[str, Any]]:
-        items = self._call(
-            self._table.query,
-            IndexName=table("state").indexes[0][0],
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": "exception#open"},
-        ).get("Items", [])
-        out = []
-        for i in items:
-            _, code, entity = i["pk"].split("#", 2)
-            out.append(
-                {
-                    "code": code,
-                    "entity": entity,
-                    "owner": i["owner_team"],
-                    "count": int(i["seen_count"]),
-                    "first_seen": i["first_seen"],
-                    "last_seen": i["last_seen"],
-                    "detail": i["detail"],
-                }
-            )
-        return out
+        return [self._exception_view(i) for i in self._query_status_index("exception#open")]
+
+    def order_exceptions(self, order_id: str) -> list[dict[str, Any]]:
+        """The open named exceptions of one order (`order:<id>`): one batched read over the catalogue."""
+        keys = [{"pk": f"exception#{code}#order:{order_id}", "sk": "exception"} for code in CATALOGUE]
+        name = self._table.name
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {name: {"Keys": keys}}
+        while request:
+            page = self._call(self._client.batch_get_item, RequestItems=request)
+            items.extend(page.get("Responses", {}).get(name, []))
+            request = page.get("UnprocessedKeys") or {}
+        return [
+            self._exception_view(i)
+            for i in sorted(items, key=lambda i: str(i["pk"]))
+            if i.get("status") == "open"
+        ]
 
     # -- watermarks -----------------------------------------------------------------------------------
     def get_watermark(self, name: str) -> datetime | None:
