@@ -122,6 +122,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Creates each confirmed OroCommerce order once in the ERP, or holds it with a reason.",
         timeout_seconds=60,
         tables=("state", "rate_budget"),
+        # It sends a throttled message back to its own queue with a delay (DESIGN §7).
+        queues_produced=("orders",),
         secrets=("oro_client", "cin7_orders"),
     ),
 )

@@ -72,6 +72,26 @@ def test_function_reads_only_its_own_secrets_when_its_spec_names_them(template: 
         assert readable == {secret_ids[getattr(config.secrets, key)] for key in spec.secrets}, spec.name
 
 
+def _sendable_queue_ids(template: Template, handler: str) -> set[str]:
+    role_id = _props(template, handler)["Role"]["Fn::GetAtt"][0]
+    return {
+        r["Fn::GetAtt"][0]
+        for s in _policy_statements(template, role_id)
+        if "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        if isinstance(r, dict) and "Fn::GetAtt" in r
+    }
+
+
+def test_consumer_may_send_to_its_own_queue_when_it_defers_throttled_messages(template: Template) -> None:
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+    functions = template.find_resources("AWS::Lambda::Function")
+    for mapping in mappings:
+        queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        handler = functions[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]["Handler"]
+        assert queue_id in _sendable_queue_ids(template, handler), handler
+
+
 def test_function_role_has_no_managed_policy_when_built_by_the_factory(template: Template) -> None:
     for spec in FUNCTIONS:
         role_id = _props(template, spec.handler)["Role"]["Fn::GetAtt"][0]
