@@ -8,13 +8,18 @@ cdk-nag runs exactly as in a real synth, so a fixture that synthesizes also prov
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aws_cdk import App
+
+# jsii prints an end-of-life banner for Node 20 unless told which versions to keep quiet about.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App  # noqa: E402 - after the environment above
 from aws_cdk.assertions import Template
 
 from infra.app import CONFIG_CONTEXT, build
