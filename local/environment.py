@@ -3,12 +3,13 @@ derived config. `orosync demo`, the end-to-end tests, the chaos suite and the be
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -221,38 +222,10 @@ class LocalEnvironment:
     ) -> str:
         """POST /admin/api/orders with its line items in `included`, as a storefront checkout would.
         `customer` is a demo customer name; each line is (sku, unit, quantity, unit price)."""
-        customer_id = self.ids["oro"]["customers"][customer]
-        included = []
-        refs = []
-        for n, (sku, unit, quantity, price) in enumerate(lines, start=1):
-            ref = f"line-{n}"
-            refs.append({"type": "orderlineitems", "id": ref})
-            included.append(
-                {
-                    "type": "orderlineitems",
-                    "id": ref,
-                    "attributes": {
-                        "productSku": sku,
-                        "quantity": str(quantity),
-                        "value": str(price),
-                        "currency": "USD",
-                        "priceType": 10,
-                    },
-                    "relationships": {"productUnit": {"data": {"type": "productunits", "id": unit}}},
-                }
-            )
-        body = {
-            "data": {
-                "type": "orders",
-                "attributes": {"poNumber": po_number, "currency": "USD"},
-                "relationships": {
-                    "customer": {"data": {"type": "customers", "id": customer_id}},
-                    "lineItems": {"data": refs},
-                },
-            },
-            "included": included,
-        }
-        _, doc = self.oro_client().request("POST", "orders", body=body, creates=True)
+        data, included = order_document(self.ids["oro"]["customers"][customer], lines, po_number=po_number)
+        _, doc = self.oro_client().request(
+            "POST", "orders", body={"data": data, "included": included}, creates=True
+        )
         return str(doc["data"]["id"])
 
     def wait_until_settled(self, timeout: float = 60.0) -> None:
@@ -270,3 +243,51 @@ def _merge(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
             _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
         )
     return out
+
+
+def order_document(
+    customer_id: str,
+    lines: Sequence[OrderLineSpec],
+    *,
+    po_number: str | None = None,
+    ref: str | None = None,
+    parent_ref: str | None = None,
+    line_refs: Iterator[int] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An Oro `orders` resource object and its line items with temporary ids, for a compound POST
+    (`ref`/`parent_ref` build multi-shipping sub-orders in one request; `line_refs` keeps line ids unique
+    across several orders of one request)."""
+    numbers = line_refs or itertools.count(1)
+    included = []
+    refs = []
+    for sku, unit, quantity, price in lines:
+        line_ref = f"line-{next(numbers)}"
+        refs.append({"type": "orderlineitems", "id": line_ref})
+        included.append(
+            {
+                "type": "orderlineitems",
+                "id": line_ref,
+                "attributes": {
+                    "productSku": sku,
+                    "quantity": str(quantity),
+                    "value": str(price),
+                    "currency": "USD",
+                    "priceType": 10,
+                },
+                "relationships": {"productUnit": {"data": {"type": "productunits", "id": unit}}},
+            }
+        )
+    relationships: dict[str, Any] = {
+        "customer": {"data": {"type": "customers", "id": customer_id}},
+        "lineItems": {"data": refs},
+    }
+    if parent_ref is not None:
+        relationships["parent"] = {"data": {"type": "orders", "id": parent_ref}}
+    data: dict[str, Any] = {
+        "type": "orders",
+        "attributes": {"poNumber": po_number, "currency": "USD"},
+        "relationships": relationships,
+    }
+    if ref is not None:
+        data["id"] = ref
+    return data, included
