@@ -315,6 +315,14 @@ def build_registry() -> dict[str, Resource]:
             ],
             filters=[ID_INT],
         ),
+        # TaxBundle: the tax code a product carries (reference: products -> taxCode).
+        Resource(
+            "producttaxcodes",
+            attrs=[Attr("code", required=True, unique=True), Attr("description"), CREATED, UPDATED],
+            filters=[ID_INT, Filt("code", "string", ops=STR_OPS)],
+            actions=ALL_ACTIONS - {"update_list"},
+            timestamps=True,
+        ),
         Resource(
             "productunits",
             attrs=[

@@ -33,6 +33,10 @@ PRODUCTS: list[tuple[str, str, list[tuple[str, int]], dict[str, int]]] = [
     ),
 ]
 
+# Product tax codes (TaxBundle); BOLT-300 has none, so the integration's default rule applies to it.
+TAX_CODES = [("standard", "Standard rate goods")]
+PRODUCT_TAX_CODES = {"WID-100": "standard", "GAD-200": "standard"}
+
 # Wholesale prices per unit (quantity 1, USD); Contract is 5% lower except where the brief fixes it.
 WHOLESALE = {
     "WID-100": {"each": "12.5000", "case": "144.0000"},
@@ -144,6 +148,25 @@ def seed_demo(
             )
             out["productUnits"].append(code)
 
+        # ---- tax codes ------------------------------------------------------------------------------------
+        out["taxCodes"] = {}
+        for code, description in TAX_CODES:
+            found = api.find("producttaxcodes", code=code)
+            if found:
+                out["taxCodes"][code] = found[0]["id"]
+            else:
+                doc = api.call(
+                    "POST",
+                    "/producttaxcodes",
+                    {
+                        "data": {
+                            "type": "producttaxcodes",
+                            "attributes": {"code": code, "description": description},
+                        }
+                    },
+                )
+                out["taxCodes"][code] = doc["data"]["id"]
+
         # ---- products, unit precisions, inventory levels ----------------------------------------------------
         for sku, name, units, stock in PRODUCTS:
             found = api.find("products", sku=sku)
@@ -190,6 +213,14 @@ def seed_demo(
                                 },
                                 "inventory_status": {
                                     "data": {"type": "prodinventorystatuses", "id": "in_stock"}
+                                },
+                                "taxCode": {
+                                    "data": {
+                                        "type": "producttaxcodes",
+                                        "id": out["taxCodes"][PRODUCT_TAX_CODES[sku]],
+                                    }
+                                    if sku in PRODUCT_TAX_CODES
+                                    else None
                                 },
                             },
                         },

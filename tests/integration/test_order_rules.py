@@ -454,7 +454,8 @@ def test_order_is_held_with_TAX_MISMATCH_for_finance_when_a_line_has_no_tax_rule
     no_default_tax_rule: OrderWorld,
 ):
     world = no_default_tax_rule
-    order_id = world.place("Acme Holdings", [("WID-100", "each", 1, "12.50")])
+    # BOLT-300 carries no tax code in the storefront, and there is no default rule to fall back on
+    order_id = world.place("Acme Holdings", [("BOLT-300", "each", 10, "0.25")])
     world.settle()
 
     assert world.sales(order_id) == []
@@ -464,6 +465,29 @@ def test_order_is_held_with_TAX_MISMATCH_for_finance_when_a_line_has_no_tax_rule
     found = world.exceptions(order_id)
     assert set(found) == {"TAX_MISMATCH"}
     assert found["TAX_MISMATCH"]["owner"] == "finance"
+
+
+def test_order_is_held_with_TAX_MISMATCH_when_the_product_tax_code_has_no_erp_rule(world: OrderWorld):
+    luxury = world.oro.create("producttaxcodes", {"code": "luxury", "description": "Luxury goods"})
+    bolt = world.env.ids["oro"]["products"]["BOLT-300"]
+    world.oro.patch("products", bolt, relationships={"taxCode": ("producttaxcodes", luxury.single().id)})
+    try:
+        order_id = world.place("Acme Holdings", [("BOLT-300", "each", 10, "0.25")])
+        world.settle()
+    finally:
+        world.oro.patch("products", bolt, relationships={"taxCode": None})
+
+    assert world.sales(order_id) == []
+    state = world.state.get_order(order_id)
+    assert state.status == "held"
+    assert any(r.startswith("TAX_MISMATCH") and "'luxury'" in r for r in state.reasons)
+
+
+def test_mapped_product_tax_code_picks_its_erp_rule_when_the_order_is_sent(world: OrderWorld):
+    order_id = world.place("Acme Holdings", [("WID-100", "each", 1, "12.00")])  # tax code "standard"
+    world.settle()
+    (sale,) = world.sales(order_id)
+    assert [(ln.TaxRule, ln.Tax) for ln in sale.Order.Lines] == [("Tax on Sales", Decimal("1.2"))]
 
 
 # -- at-least-once delivery ------------------------------------------------------------------------------

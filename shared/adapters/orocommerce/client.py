@@ -565,7 +565,13 @@ class OroClient:
 
     # ------------------------------------------------------------------------------------- orders
 
-    def get_order(self, order_id: str, *, include: Iterable[str] = ("lineItems", "customer")) -> OroOrder:
+    def get_order(
+        self,
+        order_id: str,
+        *,
+        include: Iterable[str] = ("lineItems", "customer", "lineItems.product.taxCode"),
+    ) -> OroOrder:
+        """The order with its lines, customer and each line's product tax code, in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 

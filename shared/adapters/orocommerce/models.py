@@ -150,6 +150,8 @@ class OroOrderLine(_Wire):
     checksum: str | None = None
     ship_by: str | None = None
     updated_at: UtcDatetime | None = None
+    # The product's tax code (TaxBundle `producttaxcodes.code`), when the document included it.
+    tax_code: str | None = None
 
     @property
     def unit(self) -> str | None:
@@ -157,8 +159,14 @@ class OroOrderLine(_Wire):
         return self.product_unit_id or self.product_unit_code
 
     @classmethod
-    def from_resource(cls, r: Resource) -> OroOrderLine:
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroOrderLine:
+        tax_code = None
+        if included is not None:
+            product = included.get(r.one("product"))
+            code = included.get(product.one("taxCode")) if product is not None else None
+            tax_code = code.attr("code") if code is not None else None
         return cls(
+            tax_code=tax_code,
             id=r.id or "",
             product_sku=r.attr("productSku"),
             product_name=r.attr("productName"),
@@ -271,7 +279,7 @@ class OroOrder(_Wire):
             source_id=source.id if source else None,
             line_item_ids=r.many_ids("lineItems"),
             shipping_tracking_ids=r.many_ids("shippingTrackings"),
-            line_items=[OroOrderLine.from_resource(x) for x in lines if x is not None],
+            line_items=[OroOrderLine.from_resource(x, included) for x in lines if x is not None],
             customer=OroCustomer.from_resource(customer_res) if customer_res else None,
         )
 

@@ -40,6 +40,7 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
                 unit=li.unit,
                 quantity=li.quantity,
                 unit_price=li.value,
+                tax_code=li.tax_code,
             )
         )
     return StorefrontOrder(
