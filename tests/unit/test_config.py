@@ -44,7 +44,7 @@ def test_example_config_is_valid():
         (lambda d: d["endpoints"]["oro"].update(base_url="not a url"), "endpoints.oro.base_url"),
         (
             lambda d: d["erp"]["applications"]["orders"].update(reserve=10),
-            "reserve (10) must be below burst (10)",
+            "reserve (10) must be below burst (5)",
         ),
     ],
 )
