@@ -70,6 +70,7 @@ class BenchmarkFailed(Exception):
 @dataclass
 class Figures:
     window_seconds: float
+    budget_calls_per_minute: int  # the configured budget's refill rate, in real minutes
     warm_up_calls: int
     calls: int
     orders: int
@@ -95,17 +96,19 @@ class Figures:
         compression = CALLS_PER_REAL_MINUTE / self.window_seconds
         status = ", ".join(f"{k}: {v}" for k, v in sorted(self.throttled_by_status.items())) or "none"
         bound = CALLS_PER_REAL_MINUTE / STEADY_STATE_CALLS
+        budget_bound = self.budget_calls_per_minute / STEADY_STATE_CALLS
         return "\n".join(
             [
                 "# orosync benchmarks: local runtime, embedded AWS, sandbox Cin7 and Oro",
                 f"# Cin7 limit time-compressed: {CALLS_PER_REAL_MINUTE} calls per {self.window_seconds:g} s "
-                f"instead of 60 s (x{compression:g}); the service's rate budget set to match",
+                f"instead of 60 s (x{compression:g}); the service's rate budget compressed alike",
                 f"# erp_calls_per_order: {self.orders} orders after a warm-up order "
                 f"({self.warm_up_calls} calls), calls on the service's API key / orders; bound {STEADY_STATE_CALLS}",
                 f"erp_calls_per_order: {self.calls_per_order:.2f} calls/order",
                 f"# orders_per_minute: {self.load_orders} orders placed at once; {self.steady_orders} completed "
                 f"in {self.steady_seconds:.1f} s of steady state = {self.wall_rate * 60:.1f} per wall minute, "
-                f"scaled x{self.window_seconds:g}/60 to a real Cin7 minute; bound {bound:g}",
+                f"scaled x{self.window_seconds:g}/60 to a real Cin7 minute; bound {bound:g} (Cin7's limit), "
+                f"{budget_bound:g} (the configured budget of {self.budget_calls_per_minute} calls/min)",
                 f"orders_per_minute: {self.orders_per_minute:.1f} orders/min",
                 f"# erp_throttle_responses: 429/503 answers to the service during that run ({status}); "
                 f"it made {self.load_calls} calls for {self.load_orders} orders",
@@ -116,10 +119,13 @@ class Figures:
 
 
 def bench_config(base: Config, window_seconds: float) -> Config:
-    """The config with the orders' API application budgeted at the compressed rate (60 per window)."""
+    """The config with the orders' API application budgeted at its configured rate, compressed like the
+    sandbox's window (the configured `calls_per_minute` per window instead of per minute)."""
     data = base.model_dump(mode="json")
     name = base.erp.application_for("orders")
-    data["erp"]["applications"][name]["calls_per_minute"] = round(CALLS_PER_REAL_MINUTE * 60 / window_seconds)
+    app = base.erp.applications[name]
+    data["erp"]["applications"][name]["calls_per_minute"] = round(app.calls_per_minute * 60 / window_seconds)
+    data["erp"]["applications"][name]["limit_per_minute"] = round(app.limit_per_minute * 60 / window_seconds)
     return parse_config(data, "benchmark config")
 
 
@@ -228,6 +234,7 @@ def run(
         }
         return Figures(
             window_seconds=window_seconds,
+            budget_calls_per_minute=base.erp.applications[base.erp.application_for("orders")].calls_per_minute,
             warm_up_calls=warm_up_calls,
             calls=calls,
             orders=orders,

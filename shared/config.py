@@ -31,7 +31,9 @@ from shared.errors import ConfigError
 
 CONFIG_ENV_VAR = "OROSYNC_CONFIG"
 
-_SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
+# EventBridge's own grammar: `rate(1 minute)` but `rate(5 minutes)`; cron has six fields.
+_RATE_RE = re.compile(r"^rate\((\d+) (minute|hour|day)(s?)\)$")
+_CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -105,17 +107,25 @@ class ErpApplication(_Strict):
     """One Cin7 API application: its own 60-calls-a-minute limit, hence its own token bucket."""
 
     secret: str  # which `secrets` entry holds its credentials: "cin7_orders" or "cin7_bulk"
-    calls_per_minute: int = Field(default=60, ge=1)
-    burst: int = Field(default=10, ge=1)  # the bucket's size: calls that may go out back to back
+    # The bucket refills `calls_per_minute` a minute and holds up to `burst`, so a rolling minute can see
+    # calls_per_minute + burst calls: their sum must stay within the ERP's own limit.
+    calls_per_minute: int = Field(default=55, ge=1)
+    burst: int = Field(default=5, ge=1)  # the bucket's size: calls that may go out back to back
     # Bulk flows (stock, prices, reconcile) only take a token while more than `reserve` remain.
-    reserve: int = Field(default=3, ge=0)
+    reserve: int = Field(default=2, ge=0)
+    limit_per_minute: int = Field(default=60, ge=1)  # Cin7's limit per API application
     flows: tuple[str, ...]
 
     @model_validator(mode="after")
-    def _reserve_below_burst(self) -> ErpApplication:
+    def _budget_within_limit(self) -> ErpApplication:
         if self.reserve >= self.burst:
             raise ValueError(
                 f"reserve ({self.reserve}) must be below burst ({self.burst}) or bulk flows never run"
+            )
+        if self.calls_per_minute + self.burst > self.limit_per_minute:
+            raise ValueError(
+                f"calls_per_minute + burst ({self.calls_per_minute} + {self.burst}) exceeds "
+                f"limit_per_minute ({self.limit_per_minute}): a rolling minute could trip the ERP's limit"
             )
         return self
 
@@ -225,8 +235,17 @@ class Schedules(_Strict):
     @field_validator("order_poll", "stock_sync", "fulfilment_poll", "reconcile")
     @classmethod
     def _expression(cls, v: str) -> str:
-        if not _SCHEDULE_RE.match(v):
-            raise ValueError(f"{v!r} is not an EventBridge schedule: use 'rate(N minutes)' or 'cron(...)'")
+        rate = _RATE_RE.match(v)
+        if rate:
+            n, plural = int(rate.group(1)), rate.group(3) == "s"
+            if n < 1 or plural != (n > 1):
+                unit = rate.group(2)
+                raise ValueError(f"{v!r}: EventBridge wants 'rate(1 {unit})' or 'rate(N {unit}s)' with N > 1")
+            return v
+        if not _CRON_RE.match(v):
+            raise ValueError(
+                f"{v!r} is not an EventBridge schedule: use 'rate(N minutes)' or 'cron(min hour dom month dow year)'"
+            )
         return v
 
 

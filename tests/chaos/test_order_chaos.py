@@ -138,7 +138,10 @@ def plan_orders(rng: random.Random, count: int) -> list[PlannedOrder]:
 
 def chaos_config() -> Config:
     data = load_config(CONFIG).model_dump(mode="json")
-    data["erp"]["applications"]["orders"]["calls_per_minute"] = BUDGET_CALLS_PER_MINUTE
+    app = data["erp"]["applications"]["orders"]
+    # The compressed Cin7 limit; the budget keeps its burst within it, as the example config does at 60.
+    app["limit_per_minute"] = BUDGET_CALLS_PER_MINUTE
+    app["calls_per_minute"] = BUDGET_CALLS_PER_MINUTE - app["burst"]
     return parse_config(data, "chaos config")
 
 

@@ -46,6 +46,22 @@ def test_example_config_is_valid():
             lambda d: d["erp"]["applications"]["orders"].update(reserve=10),
             "reserve (10) must be below burst (5)",
         ),
+        (
+            lambda d: d["erp"]["applications"]["orders"].update(calls_per_minute=60, burst=10),
+            "calls_per_minute + burst (60 + 10) exceeds limit_per_minute (60)",
+        ),
+        (
+            lambda d: d["schedules"].update(order_poll="rate(5 minute)"),
+            "EventBridge wants 'rate(1 minute)' or 'rate(N minutes)'",
+        ),
+        (
+            lambda d: d["schedules"].update(stock_sync="rate(1 hours)"),
+            "EventBridge wants 'rate(1 hour)'",
+        ),
+        (
+            lambda d: d["schedules"].update(reconcile="cron(0 * * *)"),
+            "is not an EventBridge schedule",
+        ),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):
@@ -68,3 +84,17 @@ def test_missing_and_unparsable_files_are_named(tmp_path):
     bad.write_text("a: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_default_rate_budget_stays_within_cin7s_limit_when_applications_are_omitted():
+    data = _valid()
+    data["erp"].pop("applications")
+    app = parse_config(data, "test.yaml").erp.applications["orders"]
+    assert app.calls_per_minute + app.burst <= app.limit_per_minute == 60
+
+
+@pytest.mark.parametrize("expr", ["rate(1 minute)", "rate(15 minutes)", "rate(2 days)", "cron(0 3 * * ? *)"])
+def test_eventbridge_schedules_are_accepted(expr):
+    data = _valid()
+    data["schedules"]["order_poll"] = expr
+    assert parse_config(data, "test.yaml").schedules.order_poll == expr
