@@ -1,8 +1,9 @@
 """The REST API: one route per `RouteSpec`, each proxying to the function that declares it.
 
 Webhook senders are authenticated by the function (HMAC over the raw body), so the API has no
-authorizer; the stage throttles, logs every request as JSON and rejects bodies that are not JSON objects
-before a function is paid for.
+authorizer and no request validator: the function answers every request, as the local runtime does, so an
+unsigned body gets 401 and a signed malformed one a 400 naming the problem (a gateway validator would answer
+first, with a message that names nothing). The stage throttles and logs every request as JSON.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from shared.resources import FUNCTIONS
 # the API answers 429, which OroCommerce retries with back-off.
 THROTTLING_RATE_LIMIT = 50
 THROTTLING_BURST_LIMIT = 100
-
-_METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class Api(Construct):
@@ -60,23 +59,11 @@ class Api(Construct):
                 throttling_burst_limit=THROTTLING_BURST_LIMIT,
             ),
         )
-        validator = self.rest_api.add_request_validator(
-            "Validator", validate_request_body=True, validate_request_parameters=True
-        )
-        json_object = self.rest_api.add_model(
-            "JsonObject",
-            content_type="application/json",
-            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
-        )
         for spec in FUNCTIONS:
             for route in spec.routes:
                 method = self.rest_api.root.resource_for_path(route.path).add_method(
                     route.method,
                     apigw.LambdaIntegration(functions.by_name[spec.name], allow_test_invoke=False),
-                    request_validator=validator,
-                    request_models={"application/json": json_object}
-                    if route.method in _METHODS_WITH_BODY
-                    else None,
                 )
                 acknowledge(
                     method,
@@ -86,6 +73,14 @@ class Api(Construct):
                     "AwsSolutions-APIG4",
                     "AwsSolutions-COG4",
                 )
+        acknowledge(
+            self.rest_api,
+            "No request validation at the gateway, on purpose: each function verifies the HMAC "
+            "signature over the raw body before parsing it and answers 401 or a 400 naming the bad "
+            "field; a gateway validator would answer first, with a message that names nothing, and "
+            "give an unsigned malformed body 400 instead of 401.",
+            "AwsSolutions-APIG2",
+        )
         acknowledge(
             self.rest_api.deployment_stage,
             "Every route is a signed webhook checked in its function, and the stage throttles; a WAF "
