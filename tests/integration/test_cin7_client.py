@@ -15,7 +15,7 @@ import pytest
 from sandbox.cin7.server import Cin7Sandbox
 from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.http import OutcomeUnknown, RetryPolicy
-from shared.errors import NotFound, Permanent, Transient
+from shared.errors import NotFound, Permanent, Throttled, Transient
 
 
 def _client(
@@ -123,6 +123,50 @@ def test_a_transient_5xx_is_retried_and_succeeds(cin7_sandbox: Cin7Sandbox, stat
     with client:
         assert len(client.price_tiers()) == 10
     assert cin7_sandbox.stats()["injected_errors"] == 1 and client.calls == 2 and len(client.slept) == 1
+
+
+class _RecordingBudget:
+    """Stands in for the shared rate budget: every token granted, every penalty counted."""
+
+    def __init__(self) -> None:
+        self.penalties = 0
+
+    def acquire(self, flow: str) -> None:
+        pass
+
+    def penalise(self) -> None:
+        self.penalties += 1
+
+
+def test_a_503_without_the_api_limit_message_is_an_outage_not_throttling(cin7_sandbox: Cin7Sandbox):
+    # An injected error answers 503 with Cin7's error shape but no "API limit" text: an outage.
+    cin7_sandbox.add_faults(
+        {"method": "GET", "path": "^/ref/pricetier$", "error_rate": 1.0, "error_status": 503}
+    )
+    budget = _RecordingBudget()
+    with _client(cin7_sandbox, retry=RetryPolicy(attempts=1), budget=budget) as client:
+        with pytest.raises(Transient, match="503 service unavailable") as caught:
+            client.price_tiers()
+    assert type(caught.value) is Transient and caught.value.status == 503
+    assert budget.penalties == 0  # the shared budget is left alone
+
+    with _client(cin7_sandbox, sleep=lambda _s: cin7_sandbox.clear_faults(), budget=budget) as client:
+        assert len(client.price_tiers()) == 10  # retried with backoff once the outage heals
+    assert client.calls == 2 and len(client.slept) == 1 and budget.penalties == 0
+
+
+def test_a_503_with_the_api_limit_message_is_throttling(cin7_sandbox: Cin7Sandbox):
+    # The control for the test above: the sandbox's own 503 throttle carries the API-limit text.
+    cin7_sandbox.configure(throttle_status="503")
+    cin7_sandbox.add_faults(
+        {"method": "GET", "path": "^/ref/pricetier$", "throttle_burst": {"every_n_calls": 1, "length": 1}}
+    )
+    budget = _RecordingBudget()
+    with _client(cin7_sandbox, retry=RetryPolicy(attempts=1), budget=budget) as client:
+        with pytest.raises(Throttled, match="API limit") as caught:
+            client.price_tiers()
+    assert caught.value.status == 503 and budget.penalties == 1
+    assert cin7_sandbox.stats()["throttled_by_status"] == {"503": 1}
 
 
 @pytest.mark.parametrize("drop_mode", ["close", "hold"])

@@ -184,7 +184,24 @@ def _json(status: int, body, **headers) -> httpx.Response:
             Throttled,
             "API limit",
         ),
-        (httpx.Response(503, content=b"Service Unavailable"), Throttled, "503"),
+        (httpx.Response(503, content=b"Service Unavailable"), Transient, "503 service unavailable"),
+        (
+            _json(503, {"ErrorCode": 503, "Exception": "The service is temporarily unavailable."}),
+            Transient,
+            "not throttling): The service is temporarily unavailable.",
+        ),
+        (
+            httpx.Response(
+                503, content=b"<html><body>Maintenance</body></html>", headers={"Content-Type": "text/html"}
+            ),
+            Transient,
+            "503",
+        ),
+        (
+            httpx.Response(503, content=b"You have reached 60 calls per 60 seconds API limit."),
+            Throttled,
+            "503 rate limited",
+        ),
         (
             _json(
                 500, [{"ErrorCode": 500, "Exception": "You have reached 60 calls per 60 seconds API limit."}]
@@ -278,6 +295,17 @@ def test_budget_is_taken_before_every_request_and_penalised_on_throttle():
     assert client.find_sales_by_external_id("oro:order:1") == []
     assert budget.acquired == ["orders", "orders"] and budget.penalties == 1 and len(slept) == 1
     assert client.calls_by_flow == {"orders": 2}
+
+
+def test_a_503_without_the_api_limit_message_is_retried_without_penalising_the_budget():
+    answers = [
+        httpx.Response(503, content=b"Service Unavailable"),
+        _json(200, {"Total": 0, "SaleList": []}),
+    ]
+    budget = _Budget()
+    client, slept = _client(lambda request: answers.pop(0), budget=budget)
+    assert client.find_sales_by_external_id("oro:order:1") == []
+    assert budget.acquired == ["orders", "orders"] and budget.penalties == 0 and len(slept) == 1
 
 
 def test_budget_refusal_goes_up_without_a_request_or_a_retry():

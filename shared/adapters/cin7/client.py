@@ -2,9 +2,11 @@
 the shared ERP rate budget before every request, and no blind re-send of a create.
 
 Classification (reference §1, §8), once, here:
-- 429, 503 (whatever the body) and any answer whose text says "API limit" → `Throttled` (the budget is
-  penalised so every worker slows down). Cin7 sends no Retry-After; one that is present is honoured.
-- other 5xx, 408, timeouts, connection errors → `Transient`; 400/405/409/422… → `Permanent` carrying
+- 429, and any answer whose text says "API limit" (Cin7's 503 does: `You have reached 60 calls per 60
+  seconds API limit.`) → `Throttled` (the budget is penalised so every worker slows down). Cin7 sends no
+  Retry-After; one that is present is honoured.
+- a 503 without that message is an outage, not throttling → `Transient` (backoff, the shared budget
+  untouched); so are other 5xx, 408, timeouts, connection errors. 400/405/409/422… → `Permanent` carrying
   Cin7's `Exception` text (a 400 that says "… not found" → `NotFound`); 401/403 → `Permanent` (auth), the
   key never echoed; 404 → `NotFound` (Cin7 uses it for unknown endpoints too: the message says so).
 - 200 with a body that is not JSON (Cin7 answers an unknown path with an HTML page and 200) → `Permanent`:
@@ -317,7 +319,7 @@ class Cin7Client:
         suffix = f": {detail}" if detail else ""
         raw_text = raw[:2000].decode("utf-8", "replace")
 
-        if status in (429, 503) or _API_LIMIT.search(raw_text):
+        if status == 429 or _API_LIMIT.search(raw_text):
             self._penalise(operation)
             raise Throttled(
                 f"cin7: {operation}: {status} rate limited{suffix}",
@@ -335,6 +337,13 @@ class Cin7Client:
         if status == 404:
             raise NotFound(
                 f"cin7: {operation}: 404 (no such endpoint or record){suffix}", system=SYSTEM, status=status
+            )
+        if status == 503:
+            raise Transient(
+                f"cin7: {operation}: 503 service unavailable without Cin7's API-limit message (an outage, "
+                f"not throttling){suffix}",
+                system=SYSTEM,
+                status=status,
             )
         if status == 408:
             raise Transient(f"cin7: {operation}: 408 request timeout", system=SYSTEM, status=status)
