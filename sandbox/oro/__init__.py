@@ -21,8 +21,10 @@ Control API (no auth, never counted as API calls), under ``/__sandbox/``:
 - ``GET webhook-deliveries`` (``?topic=&messageId=&webhookId=&outcome=``), ``DELETE webhook-deliveries``,
   ``POST webhook-deliveries/wait {"timeout": 10}``
 - ``GET|POST|DELETE faults`` (see ``faults.py`` for the rule schema)
-- ``GET|POST config`` (external_status_management, default_page_size, webhook_includes, token_ttl,
-  batch_delay, batch_paused); ``POST batch {"paused": true}``
+- ``GET|POST config`` (external_status_management, default_page_size, max_page_size, webhook_includes,
+  token_ttl, batch_delay, batch_paused); ``POST batch {"paused": true}``. ``max_page_size`` (constructor
+  argument, ``--max-page-size``) caps every list page as Oro's ``max_entities`` does: a page asked for with a
+  larger ``page[size]`` comes back shorter, and its links still carry ``next`` while records follow
 - ``GET|POST clock`` (``{"advance_seconds": n}`` / ``{"offset_seconds": n}``), ``POST tokens`` (a token without
   the OAuth call), ``POST tokens/revoke``; ``GET|DELETE stats`` (API call counts per endpoint)
 """

@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds the batch consumer waits before each operation",
     )
     p.add_argument("--page-size", type=int, default=10, help="default page[size] (default 10)")
+    p.add_argument(
+        "--max-page-size",
+        type=int,
+        default=-1,
+        help="most records per list page whatever page[size] asks, as Oro's max_entities (default -1: no cap)",
+    )
     p.add_argument("--log-requests", action="store_true", help="log every HTTP request to stderr")
     return p
 
@@ -77,6 +83,7 @@ def main(argv: list[str]) -> int:
         webhook_max_attempts=args.webhook_max_attempts,
         batch_delay=args.batch_delay,
         default_page_size=args.page_size,
+        max_page_size=args.max_page_size,
         log_requests=args.log_requests,
     )
     try:

@@ -106,8 +106,19 @@ class _Api:
 
     def find(self, type_: str, **filters: str) -> list[dict[str, Any]]:
         params = {f"filter[{k}]": v for k, v in filters.items()}
-        params["page[size]"] = "-1"
-        return list(self.call("GET", f"/{type_}", params=params)["data"])
+        return self.list_all(f"/{type_}", params)
+
+    def list_all(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every record of a list: paging off, and `links.next` followed should `max_entities` cap pages."""
+        doc = self.call("GET", path, params={**(params or {}), "page[size]": "-1"})
+        records = list(doc["data"])
+        while doc.get("links", {}).get("next"):
+            response = self.http.get(doc["links"]["next"], headers=self.headers)
+            if response.status_code >= 400:
+                raise SeedError(f"GET {path} (next page) -> {response.status_code}: {response.text}")
+            doc = response.json()
+            records.extend(doc["data"])
+        return records
 
 
 def seed_demo(
@@ -354,7 +365,5 @@ def seed_demo(
                     }
                 },
             )["data"]["id"]
-        out["webhookTopics"] = [
-            t["id"] for t in api.call("GET", "/webhooktopics", params={"page[size]": "-1"})["data"]
-        ]
+        out["webhookTopics"] = [t["id"] for t in api.list_all("/webhooktopics")]
         return out

@@ -83,6 +83,17 @@ def _property_path(pointer: str | None) -> str | None:
     return ".".join(parts) or None
 
 
+def _max_page_size(value: Any) -> int:
+    """Oro's `max_entities`: -1 (no cap) or a positive number of records per list page."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"max_page_size must be -1 (no cap) or a positive integer, not {value!r}") from None
+    if size != -1 and size < 1:
+        raise ValueError(f"max_page_size must be -1 (no cap) or a positive integer, not {size}")
+    return size
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -123,6 +134,7 @@ class OroSandbox:
         seed: str | None = None,
         backend_prefix: str = "admin",
         default_page_size: int = 10,
+        max_page_size: int = -1,
         webhook_includes: tuple[str, ...] | list[str] = (),
         webhook_retry_base: float = 1.0,
         webhook_retry_cap: float = 10.0,
@@ -144,6 +156,7 @@ class OroSandbox:
         self._start_config: dict[str, Any] = {
             "external_status_management": external_status_management,
             "default_page_size": default_page_size,
+            "max_page_size": _max_page_size(max_page_size),
             "webhook_includes": list(webhook_includes),
             "token_ttl": token_ttl,
             "batch_delay": batch_delay,
@@ -151,6 +164,7 @@ class OroSandbox:
         self.options = Options(
             external_status_management=external_status_management,
             default_page_size=default_page_size,
+            max_page_size=_max_page_size(max_page_size),
             webhook_includes=tuple(webhook_includes),
         )
         self._clock_offset = 0.0
@@ -269,6 +283,7 @@ class OroSandbox:
             cfg = self._start_config
             self.options.external_status_management = bool(cfg["external_status_management"])
             self.options.default_page_size = int(cfg["default_page_size"])
+            self.options.max_page_size = int(cfg["max_page_size"])
             self.options.webhook_includes = tuple(cfg["webhook_includes"])
             self.token_ttl = int(cfg["token_ttl"])
             self.batch.delay = float(cfg["batch_delay"])
@@ -707,7 +722,7 @@ class OroSandbox:
         return doc
 
     def _page_links(self, req: Request, q: Query, total: int, has_more: bool) -> dict[str, str]:
-        size = q.page_size if q.page_size is not None else self.options.default_page_size
+        size = self.options.page_size(q.page_size)
         base = f"{req.base}{req.path}"
         kept = [
             p
@@ -735,7 +750,7 @@ class OroSandbox:
     def _list_doc(self, req: Request, tx: Tx, type_: str, q: Query, base: list[Record] | None = None) -> Resp:
         if q.include:
             validate_include(type_, q.include)
-        page, total, has_more = select(tx, type_, q, self.options.default_page_size, base=base)
+        page, total, has_more = select(tx, type_, q, self.options, base=base)
         links = self._links(req)
         doc: dict[str, Any] = {
             "data": [resource_object(tx, type_, r, req.api_url, q.fields, links) for r in page]
@@ -878,7 +893,7 @@ class OroSandbox:
                 )
             errors = list(self.store.async_errors.get(id_, []))
         q = parse_query(req.qs)
-        size = q.page_size if q.page_size is not None else self.options.default_page_size
+        size = self.options.page_size(q.page_size)
         start = (q.page_number - 1) * size if size != -1 else 0
         page = errors[start : start + size] if size != -1 else errors
         data = [
@@ -965,7 +980,7 @@ class OroSandbox:
             )
         with self.store.lock:
             tx = self.new_tx()
-            recs, total, _ = select(tx, type_, q, self.options.default_page_size, paged=False)
+            recs, total, _ = select(tx, type_, q, self.options, paged=False)
             if len(recs) > 100:
                 raise ApiError(
                     400, "request data constraint", "The maximum number of entities to delete is 100."
@@ -1266,6 +1281,7 @@ class OroSandbox:
         return {
             "external_status_management": self.options.external_status_management,
             "default_page_size": self.options.default_page_size,
+            "max_page_size": self.options.max_page_size,
             "webhook_includes": list(self.options.webhook_includes),
             "token_ttl": self.token_ttl,
             "batch_delay": self.batch.delay,
@@ -1280,6 +1296,7 @@ class OroSandbox:
         known = {
             "external_status_management",
             "default_page_size",
+            "max_page_size",
             "webhook_includes",
             "token_ttl",
             "batch_delay",
@@ -1295,6 +1312,8 @@ class OroSandbox:
                 self.options.external_status_management = bool(body["external_status_management"])
             if "default_page_size" in body:
                 self.options.default_page_size = int(body["default_page_size"])
+            if "max_page_size" in body:
+                self.options.max_page_size = _max_page_size(body["max_page_size"])
             if "webhook_includes" in body:
                 self.options.webhook_includes = tuple(body["webhook_includes"])
             if "token_ttl" in body:

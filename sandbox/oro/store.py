@@ -57,8 +57,18 @@ Record = dict[str, Any]
 class Options:
     external_status_management: bool = False
     default_page_size: int = 10
+    # Oro's `max_entities`: the most records one list page returns, whatever page[size] asks (-1: no cap).
+    max_page_size: int = -1
     default_internal_status: str = "open"
     webhook_includes: tuple[str, ...] = ()
+
+    def page_size(self, requested: int | None) -> int:
+        """The page size a list request gets: page[size] (or the default), capped by `max_page_size`.
+        A capped page is shorter than asked for, yet its links still carry `next` when more records follow."""
+        size = requested if requested is not None else self.default_page_size
+        if self.max_page_size > 0 and (size == -1 or size > self.max_page_size):
+            return self.max_page_size
+        return size
 
 
 def _order_index(type_: str) -> int:
@@ -1751,11 +1761,11 @@ def select(
     tx: Tx,
     type_: str,
     query: Query,
-    default_page_size: int,
+    options: Options,
     paged: bool = True,
     base: list[Record] | None = None,
 ) -> tuple[list[Record], int, bool]:
-    """Filter, sort and page. Returns (page, total, has_more)."""
+    """Filter, sort and page (`Options.page_size`). Returns (page, total, has_more)."""
     res = REGISTRY[type_]
     preds: list[tuple[Filt, Callable[[Any], bool]]] = []
     given = set()
@@ -1804,7 +1814,7 @@ def select(
 
         recs.sort(key=key, reverse=desc)
     total = len(recs)
-    size = query.page_size if query.page_size is not None else default_page_size
+    size = options.page_size(query.page_size)
     if not paged or size == -1:
         return recs, total, False
     start = (query.page_number - 1) * size

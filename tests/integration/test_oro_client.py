@@ -144,6 +144,21 @@ def test_paging_reads_every_page_and_stops_without_an_extra_request(oro_sandbox:
     assert one_by_one == by_three == names
 
 
+def test_paging_reads_every_record_when_the_installation_caps_the_page_size(oro_sandbox: OroSandbox):
+    # Oro's `max_entities` (the sandbox's `max_page_size`) serves 3 when 10 are asked for: a short page
+    # with a `next` link is not the last page.
+    names = [f"Customer {n}" for n in range(7)]
+    with _client(oro_sandbox) as client:
+        for name in names:
+            client.create("customers", {"name": name})
+        _control(oro_sandbox, "POST", "config", {"max_page_size": 3})
+        _control(oro_sandbox, "DELETE", "stats")
+        read = [c.name for c in client.iter_customers(page_size=10)]
+        requests = _stats(oro_sandbox)["by_endpoint"]["GET customers"]
+    assert read == names
+    assert requests == 3  # 3 + 3 + 1; the third page had no `next` link, so nothing more was asked
+
+
 def test_orders_updated_since_filter_and_page(oro_demo: dict[str, Any], oro_sandbox: OroSandbox):
     with _client(oro_sandbox) as client:
         early = [_create_order(client, oro_demo, f"PO-E{i}") for i in range(2)]

@@ -822,3 +822,51 @@ def test_control_api_is_not_counted_and_demo_seed_runs_through_the_api(oro_api: 
     ).json()["data"]
     assert wid_case["attributes"]["conversionRate"] == 12
     assert oro_api.control.get("/stats").json()["api_calls"] == 3
+
+
+# ------------------------------------------------------------------------------- max_entities (page cap)
+
+
+def test_max_page_size_caps_pages_and_keeps_the_next_link(oro_api: OroApi) -> None:
+    for n in range(5):
+        oro_api.create("customers", {"name": f"Customer {n}"})
+    assert oro_api.control.post("/config", json={"max_page_size": 2}).json()["max_page_size"] == 2
+    names, pages = [], 0
+    r = oro_api.http.get("/customers", params={"page[size]": 10})
+    while True:
+        pages += 1
+        doc = r.json()
+        assert len(doc["data"]) <= 2
+        names += [d["attributes"]["name"] for d in doc["data"]]
+        if "next" not in doc["links"]:
+            break
+        r = oro_api.http.get(doc["links"]["next"])
+    assert pages == 3 and names == [f"Customer {n}" for n in range(5)]
+    page_two = oro_api.http.get("/customers", params={"page[size]": 10, "page[number]": 2}).json()["data"]
+    assert [d["attributes"]["name"] for d in page_two] == ["Customer 2", "Customer 3"]  # offsets by the cap
+    paging_off = oro_api.http.get("/customers", params={"page[size]": -1}).json()
+    assert len(paging_off["data"]) == 2 and "next" in paging_off["links"]  # the cap applies to -1 too
+    bad = oro_api.control.post("/config", json={"max_page_size": 0})
+    assert bad.status_code == 400 and "max_page_size" in bad.json()["error"]
+    oro_api.control.post("/reset")
+    assert oro_api.control.get("/config").json()["max_page_size"] == -1  # the start-up setting
+
+
+def test_a_sandbox_started_with_a_page_cap_seeds_the_demo_and_serves_capped_pages() -> None:
+    from sandbox.oro.cli import build_parser
+
+    assert build_parser().parse_args(["--max-page-size", "3"]).max_page_size == 3
+    sandbox = OroSandbox(
+        port=0, client_id=ORO_CLIENT_ID, client_secret=ORO_CLIENT_SECRET, max_page_size=1, seed="demo"
+    ).start()
+    try:
+        topics = sandbox.seed_result["webhookTopics"] if sandbox.seed_result else []
+        assert len(topics) > 1  # every page of one record was read, past the cap
+        api = OroApi(sandbox)
+        try:
+            doc = api.http.get("/webhooktopics", params={"page[size]": 50}).json()
+            assert len(doc["data"]) == 1 and "next" in doc["links"]
+        finally:
+            api.close()
+    finally:
+        sandbox.stop()

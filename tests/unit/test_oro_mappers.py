@@ -478,3 +478,26 @@ def test_paging_stops_at_a_short_page():
     client, _ = _client(handler)
     names = [c.name for c in client.iter_customers(page_size=3)]
     assert names == [f"c{i}" for i in range(1, 8)] and pages == ["1", "2", "3"]
+
+
+def test_paging_follows_next_past_a_capped_page_and_stops_at_an_empty_one():
+    # A server capping pages at 2 (Oro's max_entities) whose links still say `next` on the last, empty page.
+    pages: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth2-token":
+            return _token(request, [])
+        number = int(request.url.params["page[number]"])
+        pages.append(str(number))
+        ids = range((number - 1) * 2 + 1, min(number * 2, 5) + 1)
+        return _jsonapi(
+            200,
+            {
+                "data": [{"type": "customers", "id": str(i), "attributes": {"name": f"c{i}"}} for i in ids],
+                "links": {"self": "x", "next": "y"},
+            },
+        )
+
+    client, _ = _client(handler)
+    names = [c.name for c in client.iter_customers(page_size=10)]
+    assert names == [f"c{i}" for i in range(1, 6)] and pages == ["1", "2", "3", "4"]

@@ -433,8 +433,12 @@ class OroClient:
         sort: str | None = None,
         page_size: int | None = None,
     ) -> Iterator[Document]:
-        """Every page of a list, page by page (`page[number]`/`page[size]`), until a short page or a page
-        whose links carry no `next`. A server that serves the same page twice stops the walk (Transient)."""
+        """Every page of a list, page by page (`page[number]`/`page[size]`).
+
+        With HATEOAS links (the default) the links decide: a `next` link means there is another page even
+        when this one is shorter than asked for (an installation's `max_entities` caps the page size), and no
+        `next` ends the walk. Without links (`X-Include: noHateoas`) an empty or short page ends it. An empty
+        page always ends it; a server that serves the same page twice stops the walk (Transient)."""
         size = page_size or self.page_size
         query = dict(params or {})
         include = list(include)
@@ -456,9 +460,12 @@ class OroClient:
                     f"oro: GET /{resource}: page {number} repeats page {number - 1}", system=SYSTEM
                 )
             yield doc
-            if len(items) < size:
+            if not items:
                 return
-            if doc.links and "next" not in doc.links:
+            if doc.links:
+                if "next" not in doc.links:
+                    return
+            elif len(items) < size:
                 return
             previous_ids = ids
             number += 1
