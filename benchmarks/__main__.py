@@ -234,7 +234,9 @@ def run(
         }
         return Figures(
             window_seconds=window_seconds,
-            budget_calls_per_minute=base.erp.applications[base.erp.application_for("orders")].calls_per_minute,
+            budget_calls_per_minute=base.erp.applications[
+                base.erp.application_for("orders")
+            ].calls_per_minute,
             warm_up_calls=warm_up_calls,
             calls=calls,
             orders=orders,

@@ -253,10 +253,11 @@ def order_document(
     ref: str | None = None,
     parent_ref: str | None = None,
     line_refs: Iterator[int] | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An Oro `orders` resource object and its line items with temporary ids, for a compound POST
     (`ref`/`parent_ref` build multi-shipping sub-orders in one request; `line_refs` keeps line ids unique
-    across several orders of one request)."""
+    across several orders of one request; `attributes` adds order attributes, e.g. a shipping cost)."""
     numbers = line_refs or itertools.count(1)
     included = []
     refs = []
@@ -285,7 +286,7 @@ def order_document(
         relationships["parent"] = {"data": {"type": "orders", "id": parent_ref}}
     data: dict[str, Any] = {
         "type": "orders",
-        "attributes": {"poNumber": po_number, "currency": "USD"},
+        "attributes": {"poNumber": po_number, "currency": "USD", **(attributes or {})},
         "relationships": relationships,
     }
     if ref is not None:

@@ -130,6 +130,21 @@ class ErpApplication(_Strict):
         return self
 
 
+class ChargeProduct(_Strict):
+    """An ERP service product that carries an order-level amount beside the lines (Cin7 AdditionalCharges)."""
+
+    product: str = Field(min_length=1, max_length=256)  # its name in the ERP
+    tax_rule: str = Field(min_length=1, max_length=50)  # an ERP tax rule name
+
+
+class Charges(_Strict):
+    """Order-level amounts. An order that carries one with no product configured is held CHARGE_UNMAPPED."""
+
+    shipping: ChargeProduct | None = None
+    # What rounding prices down to 4 decimals left over (shared/domain/totals.py), so totals stay exact.
+    rounding: ChargeProduct | None = None
+
+
 class Erp(_Strict):
     applications: dict[str, ErpApplication] = Field(
         default_factory=lambda: {
@@ -141,6 +156,7 @@ class Erp(_Strict):
     )
     default_location: str
     sale_type: str = "Simple"
+    charges: Charges = Charges()
 
     @model_validator(mode="after")
     def _each_flow_once(self) -> Erp:
@@ -201,9 +217,6 @@ class Tax(_Strict):
     # Oro tax code -> Cin7 tax rule name (matched exactly by Cin7).
     rules: dict[str, str] = Field(default_factory=dict)
     default_rule: str | None = None  # used for lines without a tax code; None = unmapped is an exception
-    tolerance: NonNegativeDecimal = Decimal("0.01")
-    # Compare our tax total with the storefront's (Oro computes tax only when its tax module is on).
-    check_storefront_total: bool = False
 
 
 class PriceListMapping(_Strict):

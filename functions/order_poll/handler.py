@@ -1,5 +1,6 @@
 """Scheduled: enqueue every OroCommerce order updated since the watermark (with overlap), then release the
-held orders whose blocking mapping now exists (one query of the held orders; no Oro or Cin7 call)."""
+held orders whose blocking mapping now exists (one query of the held orders; no Oro or Cin7 call), and
+re-run the DRAFT sales kept for a customer on credit hold, each at most every 15 minutes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.flows.order_poll import poll_orders
-from shared.flows.release import release_resolved
+from shared.flows.release import recheck_credit_holds, release_resolved
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         overlap=timedelta(minutes=rt.config.schedules.order_poll_overlap_minutes),
     )
     released = release_resolved(rt.state, rt.orders_queue, rt.clock, rt.config)
+    released += recheck_credit_holds(rt.state, rt.orders_queue, rt.clock)
     metrics.add_metric(name="OrdersPolled", unit=MetricUnit.Count, value=result.seen)
     metrics.add_metric(name="OrdersEnqueuedByPoll", unit=MetricUnit.Count, value=result.enqueued)
     metrics.add_metric(name="OrdersAutoReleased", unit=MetricUnit.Count, value=len(released))

@@ -84,6 +84,24 @@ _TYPES = (
         "it under `tax.rules` and release the order.",
     ),
     ExceptionType(
+        "CHARGE_UNMAPPED",
+        Owner.OPERATIONS,
+        True,
+        "the order passes on its next run (after the charge is configured and the order released)",
+        "The order carries an order-level amount (shipping, or the rounding that keeps its total exact when a "
+        "price per ERP unit needs more than 4 decimals) and no ERP service product is configured for it. Add "
+        "it under `erp.charges` in the config, deploy and release the order with `orosync orders release`.",
+    ),
+    ExceptionType(
+        "ORDER_INVALID",
+        Owner.ECOMMERCE,
+        True,
+        "the order passes on its next run (after it is corrected in Oro)",
+        "The Oro order cannot become an ERP sale as it stands: its lines do not add up to its subtotal, its "
+        "discount exceeds its lines, or the document lacks a field a sale needs (the detail names it). Correct "
+        "the order in Oro; the change brings it back, or release it with `orosync orders release`.",
+    ),
+    ExceptionType(
         "SKU_UNKNOWN",
         Owner.ECOMMERCE,
         True,

@@ -36,9 +36,10 @@ class StorefrontOrder:
     created_at: datetime | None = None
     po_number: str | None = None
     customer_user_id: str | None = None
-    subtotal: Decimal | None = None
+    subtotal: Decimal | None = None  # the storefront's sum of line totals, before discounts
     total: Decimal | None = None
-    tax_total: Decimal | None = None  # when the storefront computes tax
+    discount_total: Decimal = Decimal(0)  # order-level discounts (promotions, manual), a positive amount
+    shipping_total: Decimal = Decimal(0)  # the shipping cost charged to the buyer
     parent_id: str | None = None
     sub_order_ids: tuple[str, ...] = ()
     source_type: str | None = None  # e.g. "quotes", "shoppinglists"
@@ -56,6 +57,8 @@ class StorefrontOrder:
             "currency": self.currency,
             "po_number": self.po_number,
             "lines": [asdict(line) for line in self.lines],
+            "discount_total": self.discount_total,
+            "shipping_total": self.shipping_total,
         }
         text = json.dumps(relevant, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -100,7 +103,22 @@ class SaleLine:
     tax_rule: str
     tax: Decimal
     total: Decimal  # quantity × price + tax, as the ERP validates it
-    rounding: Decimal = Decimal("0")  # storefront line total − quantity × price, kept visible
+    comment: str | None = None  # e.g. the share of an order discount taken off this line's price
+
+
+@dataclass(frozen=True)
+class SaleCharge:
+    """An order-level amount the ERP holds beside the lines (shipping, rounding): one service product."""
+
+    description: str  # the ERP's name of the service product
+    price: Decimal
+    tax_rule: str
+    tax: Decimal
+    comment: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return self.price + self.tax
 
 
 @dataclass(frozen=True)
@@ -113,6 +131,7 @@ class SaleDraft:
     currency: str
     lines: tuple[SaleLine, ...]
     authorise: bool
+    charges: tuple[SaleCharge, ...] = ()
     customer_reference: str | None = None
     note: str | None = None
 

@@ -1,16 +1,15 @@
 """Storefront units → ERP SKUs and base quantities (DESIGN §4.1 step 3): `2 × case of 12` → 24.
 
-Quantities and money are Decimal. The ERP keeps 4 decimals on prices; the storefront line total must
-survive the conversion to the cent, so any difference is returned as `rounding`, never dropped.
+Quantities and money are Decimal. How the line's money lands on the ERP's 4-decimal prices, exactly to
+the cent, is `shared/domain/totals.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-ERP_PLACES = Decimal("0.0001")
-CENT = Decimal("0.01")
+from shared.domain.totals import erp_amount, money
 
 
 @dataclass(frozen=True)
@@ -22,21 +21,17 @@ class UnitRule:
 @dataclass(frozen=True)
 class ConvertedLine:
     erp_sku: str
-    quantity: Decimal
-    price: Decimal  # per ERP unit, 4 decimals
-    line_total: Decimal  # the storefront line total, exact to the cent
-    rounding: Decimal  # line_total − quantity × price
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    quantity: Decimal  # in ERP units
+    unit_price: Decimal  # the storefront price per ERP unit, 4 decimals: what is compared with ERP prices
+    line_total: Decimal  # the storefront line total, to the cent
 
 
 def convert(quantity: Decimal, unit_price: Decimal, rule: UnitRule) -> ConvertedLine:
     if rule.factor <= 0:
         raise ValueError(f"unit factor for {rule.erp_sku} must be positive, got {rule.factor}")
-    erp_quantity = quantity * rule.factor
-    line_total = money(quantity * unit_price)
-    erp_price = (unit_price / rule.factor).quantize(ERP_PLACES, rounding=ROUND_HALF_UP)
-    rounding = line_total - money(erp_quantity * erp_price)
-    return ConvertedLine(rule.erp_sku, erp_quantity, erp_price, line_total, rounding)
+    return ConvertedLine(
+        erp_sku=rule.erp_sku,
+        quantity=quantity * rule.factor,
+        unit_price=erp_amount(unit_price / rule.factor),
+        line_total=money(quantity * unit_price),
+    )

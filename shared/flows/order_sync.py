@@ -19,14 +19,16 @@ from decimal import Decimal
 from shared.adapters.aws.state import OrderState, StateStore
 from shared.config import Config, OrderAction, PricingAuthority
 from shared.domain.gating import gate
-from shared.domain.orders import ErpCustomer, SaleDraft, SaleLine, StorefrontOrder
+from shared.domain.orders import ErpCustomer, SaleCharge, SaleDraft, SaleLine, StorefrontOrder
 from shared.domain.pricing import PriceComparison, compare_price
-from shared.domain.units import UnitRule, convert, money
-from shared.errors import AlreadyFulfilled, Permanent
+from shared.domain.totals import money, price_lines
+from shared.domain.units import ConvertedLine, UnitRule, convert
+from shared.errors import AlreadyFulfilled, NotFound, Permanent
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
 CACHE_SECONDS = 900
+ROUNDING_COMMENT = "rounding: keeps the sale total equal to the storefront order's"
 
 
 @dataclass
@@ -73,10 +75,11 @@ class OrderSync:
     # -- entry point ----------------------------------------------------------------------------------
     def run(self, order_id: str) -> OrderSyncResult:
         calls_before = self.erp.calls
-        order = self.storefront.get_order(order_id)
+        # The lease first, then the read: an order read before another worker finished with it could be
+        # acted on in a state that worker has already moved past (say, a cancel it has just processed).
         token = self.store.acquire_lease(order_id, self.clock.now(), self.lease_seconds)
         try:
-            result = self._run(order, token)
+            result = self._read_and_run(order_id, token)
         finally:
             self.store.release_lease(order_id, token)
         result.erp_calls = self.erp.calls - calls_before
@@ -86,6 +89,23 @@ class OrderSync:
             extra={"order_id": order_id, "outcome": result.outcome, "erp_calls": result.erp_calls},
         )
         return result
+
+    def _read_and_run(self, order_id: str, token: str) -> OrderSyncResult:
+        """A data error that retrying cannot fix becomes a named exception on the order, never a DLQ entry
+        alone: the storefront's document (ORDER_INVALID) or the ERP's refusal (ERP_REJECTED)."""
+        try:
+            order = self.storefront.get_order(order_id)
+        except NotFound:
+            raise  # the order is gone: the handler acknowledges it
+        except Permanent as err:
+            return self._hold_unreadable(order_id, str(err))
+        try:
+            return self._run(order, token)
+        except Permanent as err:  # NotFound included: a customer or sale the order refers to is missing
+            if err.system == "state":
+                raise  # our own records contradict themselves: let it fail loudly (DLQ and alarm)
+            code = "ERP_REJECTED" if err.system == "cin7" else "ORDER_INVALID"
+            return self._hold(order, [Hold(code, str(err))])
 
     def _event(self, order_id: str, kind: str, **detail: object) -> None:
         self.store.add_event(order_id, self.clock.now(), kind, **detail)
@@ -99,7 +119,10 @@ class OrderSync:
 
         if decision.action is OrderAction.IGNORE:
             if state.status != "synced":
-                self.store.set_order_status(order.id, "ignored", self.clock.now(), reasons=[decision.reason])
+                self._close_exceptions(order.id, state, resolution="order is no longer to be synced")
+                self.store.set_order_status(
+                    order.id, "ignored", self.clock.now(), reasons=[decision.reason], open_codes=[]
+                )
             return OrderSyncResult(order.id, "ignored", state.sale_id, [decision.reason])
         if decision.action is OrderAction.VOID:
             return self._void(order, state)
@@ -113,12 +136,28 @@ class OrderSync:
         prepared = self._prepare(order, authorise, state)
         if isinstance(prepared, list):
             return self._hold(order, prepared)
-        draft, erp_customer = prepared.draft, prepared.customer
+        draft = prepared.draft
         try:
-            sale_id = self._create_once(order, state, draft, token)
+            sale_id, erp_status = self._create_once(order, state, draft, token)
         except Permanent as err:
+            if err.system == "state":
+                raise
             return self._hold(order, [Hold("ERP_REJECTED", str(err))])
-        status = "synced" if draft.authorise else "draft"
+        if draft.authorise and erp_status == "DRAFT":
+            # An earlier attempt's lines were adopted as DRAFT (the order was pending then, or its customer
+            # on hold), and the order is to be authorised now: authorise the adopted sale, exactly once.
+            self._event(order.id, "adopted_draft", sale_id=sale_id)
+            return self._authorise_draft(order, self.store.get_order(order.id), token)
+        return self._bind(order, prepared, sale_id, erp_status, state)
+
+    def _bind(
+        self, order: StorefrontOrder, prepared: Prepared, sale_id: str, erp_status: str, state: OrderState
+    ) -> OrderSyncResult:
+        """Record the ERP sale as the order's binding, close what the order had open, report prices."""
+        customer = prepared.customer
+        on_hold = customer.on_credit_hold and erp_status == "DRAFT"
+        status = "synced" if erp_status == "AUTHORISED" else "draft"
+        hold_reason = f"ERP customer {customer.name} is on credit hold: sale {sale_id} left as DRAFT"
         self.store.set_order_status(
             order.id,
             status,
@@ -126,27 +165,26 @@ class OrderSync:
             sale_id=sale_id,
             content_hash=order.content_hash(),
             version=order.version,
-            erp_status="AUTHORISED" if draft.authorise else "DRAFT",
-            reasons=[],
+            erp_status=erp_status,
+            reasons=[f"CUSTOMER_ON_HOLD: {hold_reason}"] if on_hold else [],
             customer_id=order.customer_id,
-            erp_customer_id=erp_customer.id,
-            open_codes=["CUSTOMER_ON_HOLD"] if erp_customer.on_credit_hold and authorise else [],
+            customer_path=list(self.customer_path) or [order.customer_id],
+            erp_customer_id=customer.id,
+            open_codes=["CUSTOMER_ON_HOLD"] if on_hold else [],
         )
-        self._close_exceptions(
-            order.id, state, keep=("CUSTOMER_ON_HOLD",) if erp_customer.on_credit_hold else ()
-        )
-        if erp_customer.on_credit_hold and authorise:
-            self.store.open_exception(
-                "CUSTOMER_ON_HOLD",
-                f"order:{order.id}",
-                self.clock.now(),
-                f"ERP customer {erp_customer.name} is on credit hold: sale {sale_id} left as DRAFT",
-            )
+        self._close_exceptions(order.id, state, keep=("CUSTOMER_ON_HOLD",) if on_hold else ())
+        if on_hold:
+            self.store.open_exception("CUSTOMER_ON_HOLD", f"order:{order.id}", self.clock.now(), hold_reason)
         self._report_prices(order, prepared)
+        rounding = sum((c.price for c in prepared.draft.charges if c.comment == ROUNDING_COMMENT), Decimal(0))
         self._event(
-            order.id, "bound", sale_id=sale_id, erp_status="AUTHORISED" if draft.authorise else "DRAFT"
+            order.id,
+            "bound",
+            sale_id=sale_id,
+            erp_status=erp_status,
+            **({"rounding": str(rounding)} if rounding else {}),
         )
-        return OrderSyncResult(order.id, status, sale_id)
+        return OrderSyncResult(order.id, status, sale_id, [hold_reason] if on_hold else [])
 
     def _report_prices(self, order: StorefrontOrder, prepared: Prepared) -> None:
         """PRICE_DRIFT is one exception per (ERP SKU, tier): it opens when a sent storefront price differs from
@@ -187,6 +225,19 @@ class OrderSync:
         self._event(order.id, "held", reasons=reasons)
         return OrderSyncResult(order.id, "held", None, reasons)
 
+    def _hold_unreadable(self, order_id: str, detail: str) -> OrderSyncResult:
+        """The storefront's document for the order cannot be read as an order (no lines, no customer...)."""
+        now = self.clock.now()
+        state = self.store.get_order(order_id)
+        self._close_exceptions(
+            order_id, state, keep=("ORDER_INVALID",), resolution="no longer holds the order"
+        )
+        self.store.open_exception("ORDER_INVALID", f"order:{order_id}", now, detail)
+        reasons = [f"ORDER_INVALID: {detail}"]
+        self.store.set_order_status(order_id, "held", now, reasons=reasons, open_codes=["ORDER_INVALID"])
+        self._event(order_id, "held", reasons=reasons)
+        return OrderSyncResult(order_id, "held", state.sale_id, reasons)
+
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
         if not state.sale_id and state.step is not None:
             # A create was started but its result never recorded (a dead worker, a lost answer): look.
@@ -196,23 +247,39 @@ class OrderSync:
                 self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
-            self.store.set_order_status(order.id, "ignored", self.clock.now(), reasons=[reason])
+            self._close_exceptions(order.id, state, resolution="order cancelled")
+            self.store.set_order_status(
+                order.id, "ignored", self.clock.now(), reasons=[reason], open_codes=[]
+            )
             return OrderSyncResult(order.id, "ignored", None, [reason])
         if state.status == "voided":
             return OrderSyncResult(order.id, "unchanged", state.sale_id, ["already voided"])
         try:
             self.erp.void_sale(state.sale_id)
         except AlreadyFulfilled as err:
+            self._close_exceptions(order.id, state, resolution="order cancelled")
             self.store.open_exception(
                 "CANCEL_AFTER_FULFILMENT", f"order:{order.id}", self.clock.now(), str(err)
             )
             self.store.set_order_status(
-                order.id, "cancel_blocked", self.clock.now(), version=order.version, reasons=[str(err)]
+                order.id,
+                "cancel_blocked",
+                self.clock.now(),
+                version=order.version,
+                reasons=[f"CANCEL_AFTER_FULFILMENT: {err}"],
+                open_codes=["CANCEL_AFTER_FULFILMENT"],
             )
             self._event(order.id, "cancel_blocked", sale_id=state.sale_id, reason=str(err))
             return OrderSyncResult(order.id, "cancel_blocked", state.sale_id, [str(err)])
+        self._close_exceptions(order.id, state, resolution="order cancelled and its ERP sale voided")
         self.store.set_order_status(
-            order.id, "voided", self.clock.now(), version=order.version, erp_status="VOIDED"
+            order.id,
+            "voided",
+            self.clock.now(),
+            version=order.version,
+            erp_status="VOIDED",
+            reasons=[],
+            open_codes=[],
         )
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
@@ -230,15 +297,16 @@ class OrderSync:
 
     def _authorise_draft(self, order: StorefrontOrder, state: OrderState, token: str) -> OrderSyncResult:
         """A DRAFT sale whose order is now confirmed: re-post its lines as AUTHORISED, exactly once. The step
-        is recorded before the call; a retry that finds it looks at the sale before posting again."""
+        is recorded before the call; a retry that finds it looks at the sale before posting again. While the
+        ERP customer is on credit hold the sale stays DRAFT, with CUSTOMER_ON_HOLD open."""
         prepared = self._prepare(order, True, state)
         if isinstance(prepared, list):
             return self._hold(order, prepared)
         draft = prepared.draft
-        if not draft.authorise:  # still on credit hold: stays DRAFT
-            return OrderSyncResult(order.id, "draft", state.sale_id, ["customer still on credit hold"])
         if state.sale_id is None:
             raise Permanent(f"order {order.id}: a DRAFT sale is recorded without its id", system="state")
+        if not draft.authorise:  # still on credit hold: stays DRAFT, and says so
+            return self._bind(order, prepared, state.sale_id, "DRAFT", state)
         already = False
         if state.step == "authorise_pending":
             found = self.erp.find_sale(draft.external_id)
@@ -251,26 +319,21 @@ class OrderSync:
             except Permanent as err:
                 return self._hold(order, [Hold("ERP_REJECTED", str(err))])
         self.store.record_step(order.id, "lines_done", expect="authorise_pending", token=token)
-        self.store.set_order_status(
-            order.id,
-            "synced",
-            self.clock.now(),
-            erp_status="AUTHORISED",
-            content_hash=order.content_hash(),
-            version=order.version,
-            reasons=[],
-            open_codes=[],
-        )
-        self._close_exceptions(order.id, state)
         self._event(order.id, "authorised", sale_id=state.sale_id, adopted=already)
-        return OrderSyncResult(order.id, "synced", state.sale_id)
+        return self._bind(order, prepared, state.sale_id, "AUTHORISED", state)
 
-    def _close_exceptions(self, order_id: str, state: OrderState, keep: tuple[str, ...] = ()) -> None:
+    def _close_exceptions(
+        self,
+        order_id: str,
+        state: OrderState,
+        keep: tuple[str, ...] = (),
+        resolution: str = "order passed",
+    ) -> None:
         """Close what this order opened before (recorded on its state), not every code in the catalogue."""
         now = self.clock.now()
         for code in state.open_codes:
             if code not in keep:
-                self.store.close_exception(code, f"order:{order_id}", now, "order passed")
+                self.store.close_exception(code, f"order:{order_id}", now, resolution)
 
     # -- preparing the sale ---------------------------------------------------------------------------
     def _prepare(self, order: StorefrontOrder, authorise: bool, state: OrderState) -> Prepared | list[Hold]:
@@ -285,7 +348,7 @@ class OrderSync:
                 )
             )
         rates = self._tax_rates()
-        lines: list[SaleLine] = []
+        converted: list[tuple[ConvertedLine, str, str]] = []  # (line, tax rule, name)
         comparisons: list[PriceComparison] = []
         price_accepted = state.price_accepted_version == order.version
         for line in order.lines:
@@ -301,18 +364,18 @@ class OrderSync:
                     )
                 )
                 continue
-            converted = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
-            erp_prices = self._erp_prices(converted.erp_sku)
+            c = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
+            erp_prices = self._erp_prices(c.erp_sku)
             if erp_prices is None:
                 holds.append(
-                    Hold("SKU_UNKNOWN", f"{converted.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
+                    Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
                 )
                 continue
             if customer is not None and customer.price_tier and customer.price_tier in erp_prices:
                 comparison = compare_price(
-                    converted.erp_sku,
+                    c.erp_sku,
                     customer.price_tier,
-                    converted.price,
+                    c.unit_price,
                     erp_prices[customer.price_tier],
                     self.config.pricing.tolerance,
                 )
@@ -320,49 +383,104 @@ class OrderSync:
                 blocking = self.config.pricing.authority is PricingAuthority.ERP
                 if blocking and not comparison.within_tolerance and not price_accepted:
                     holds.append(Hold("PRICE_MISMATCH", comparison.describe()))
-            tax = money(converted.line_total * rates[rule_name] / Decimal(100))
-            lines.append(
-                SaleLine(
-                    sku=converted.erp_sku,
-                    name=line.name,
-                    quantity=converted.quantity,
-                    price=converted.price,
-                    tax_rule=rule_name,
-                    tax=tax,
-                    # The storefront total, exact: the ERP checks it against quantity × price within a
-                    # cent, and the difference is kept visible as `rounding`.
-                    total=converted.line_total + tax,
-                    rounding=converted.rounding,
-                )
-            )
-        holds.extend(self._check_tax_total(order, lines))
+            converted.append((c, rule_name, line.name))
         if holds or customer is None:
             return holds
+        priced = self._money(order, converted, rates)
+        if isinstance(priced, list):
+            return priced
+        lines, charges = priced
         draft = SaleDraft(
             external_id=f"{self.config.orders.external_id_prefix}{order.id}",
             customer_id=customer.id,
             location=self.config.erp.default_location,
             currency=order.currency,
             lines=tuple(lines),
+            charges=tuple(charges),
             authorise=authorise and not customer.on_credit_hold,
             customer_reference=order.po_number,
             note=f"OroCommerce order {order.identifier}",
         )
         return Prepared(draft, customer, comparisons)
 
+    def _money(
+        self,
+        order: StorefrontOrder,
+        converted: list[tuple[ConvertedLine, str, str]],
+        rates: Mapping[str, Decimal],
+    ) -> tuple[list[SaleLine], list[SaleCharge]] | list[Hold]:
+        """The storefront's money, exactly, as ERP lines and charges (shared/domain/totals.py): the order
+        discount taken off the line prices, prices per ERP unit rounded down to 4 decimals, the remainder
+        and the shipping as charges. The storefront's own subtotal must agree with its lines."""
+        line_sum = sum((c.line_total for c, _, _ in converted), Decimal(0))
+        if order.subtotal is not None and money(order.subtotal) != line_sum:
+            return [
+                Hold(
+                    "ORDER_INVALID",
+                    f"storefront subtotal {money(order.subtotal)} differs from its lines' total {line_sum} "
+                    "(bundled or kit prices?)",
+                )
+            ]
+        try:
+            priced = price_lines([(c.quantity, c.line_total) for c, _, _ in converted], order.discount_total)
+        except ValueError as err:
+            return [Hold("ORDER_INVALID", f"order discount {order.discount_total}: {err}")]
+        lines = []
+        for (c, rule_name, name), p in zip(converted, priced, strict=True):
+            tax = money(p.net * rates[rule_name] / Decimal(100))
+            lines.append(
+                SaleLine(
+                    sku=c.erp_sku,
+                    name=name,
+                    quantity=c.quantity,
+                    price=p.price,
+                    tax_rule=rule_name,
+                    tax=tax,
+                    total=p.erp_net + tax,
+                    comment=f"storefront discount {p.discount} in the price" if p.discount else None,
+                )
+            )
+        charges: list[SaleCharge] = []
+        holds: list[Hold] = []
+        amounts = (
+            ("shipping", self.config.erp.charges.shipping, money(order.shipping_total), None),
+            (
+                "rounding",
+                self.config.erp.charges.rounding,
+                sum((p.rounding for p in priced), Decimal(0)),
+                True,
+            ),
+        )
+        for what, product, amount, is_rounding in amounts:
+            if not amount:
+                continue
+            if product is None:
+                holds.append(Hold("CHARGE_UNMAPPED", f"order {what} {amount}: erp.charges.{what} is not set"))
+                continue
+            if product.tax_rule not in rates:
+                holds.append(
+                    Hold(
+                        "TAX_MISMATCH",
+                        f"erp.charges.{what}.tax_rule {product.tax_rule!r} is not an ERP tax rule",
+                    )
+                )
+                continue
+            charges.append(
+                SaleCharge(
+                    description=product.product,
+                    price=amount,
+                    tax_rule=product.tax_rule,
+                    # Rounding is what pricing down took off taxed nets: the lines' tax already covers it.
+                    tax=Decimal(0) if is_rounding else money(amount * rates[product.tax_rule] / Decimal(100)),
+                    comment=ROUNDING_COMMENT if is_rounding else None,
+                )
+            )
+        return holds or (lines, charges)
+
     def _tax_rule(self, tax_code: str | None) -> str | None:
         if tax_code:
             return self.config.tax.rules.get(tax_code)
         return self.config.tax.default_rule
-
-    def _check_tax_total(self, order: StorefrontOrder, lines: list[SaleLine]) -> list[Hold]:
-        """When the storefront computes tax (`tax.check_storefront_total`), its total must match ours."""
-        if not self.config.tax.check_storefront_total or order.tax_total is None:
-            return []
-        ours = sum((ln.tax for ln in lines), Decimal(0))
-        if abs(ours - order.tax_total) > self.config.tax.tolerance:
-            return [Hold("TAX_MISMATCH", f"storefront tax {order.tax_total} differs from ERP tax {ours}")]
-        return []
 
     def _erp_prices(self, erp_sku: str) -> Mapping[str, Decimal] | None:
         """The SKU's ERP price per tier name, cached; None if the ERP does not know the SKU."""
@@ -430,7 +548,12 @@ class OrderSync:
         return rates
 
     # -- exactly once ---------------------------------------------------------------------------------
-    def _create_once(self, order: StorefrontOrder, state: OrderState, draft: SaleDraft, token: str) -> str:
+    def _create_once(
+        self, order: StorefrontOrder, state: OrderState, draft: SaleDraft, token: str
+    ) -> tuple[str, str]:
+        """The sale id and the status its lines hold in the ERP (an adopted sale's own, which may be DRAFT
+        where this run wants AUTHORISED: the caller authorises it)."""
+        wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
             self.store.record_step(
@@ -445,7 +568,7 @@ class OrderSync:
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
                 self.store.record_step(order.id, "lines_done", expect=step, token=token, sale_id=found.id)
-                return found.id
+                return found.id, found.status or wanted
             if found is not None:
                 sale_id = found.id
                 self._event(order.id, "erp_sale_adopted", sale_id=sale_id, has_lines=False)
@@ -457,7 +580,7 @@ class OrderSync:
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_lines_adopted", sale_id=found.id)
                 self.store.record_step(order.id, "lines_done", expect=step, token=token)
-                return found.id
+                return found.id, found.status or wanted
         if step == "header_pending":
             self.store.record_step(order.id, "lines_pending", expect=step, token=token, sale_id=sale_id)
         if sale_id is None:
@@ -467,4 +590,4 @@ class OrderSync:
             order.id, "erp_lines_added", sale_id=sale_id, lines=len(draft.lines), authorise=draft.authorise
         )
         self.store.record_step(order.id, "lines_done", expect="lines_pending", token=token)
-        return sale_id
+        return sale_id, wanted

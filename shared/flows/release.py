@@ -21,7 +21,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.aws.state import StateStore
@@ -30,6 +30,9 @@ from shared.domain.exceptions_catalogue import CATALOGUE
 from shared.errors import Transient
 from shared.observability import logger
 from shared.ports import Clock, WorkQueue
+
+# How often a DRAFT sale kept for a customer on credit hold is looked at again (the ERP customer cache's age).
+CREDIT_HOLD_RECHECK = timedelta(minutes=15)
 
 
 class ReleaseError(Exception):
@@ -44,6 +47,12 @@ class OrderNotHeld(ReleaseError):
     def __init__(self, order_id: str, status: str) -> None:
         super().__init__(f"order {order_id} is {status}, not held: only a held order can be released")
         self.status = status
+
+
+def _releasable(item: dict[str, Any]) -> bool:
+    """Held, or synced as DRAFT because the ERP customer was on credit hold (released once it is cleared)."""
+    status = item.get("status")
+    return status == "held" or (status == "draft" and "CUSTOMER_ON_HOLD" in item.get("open_codes", []))
 
 
 class BindingConflict(ReleaseError):
@@ -181,7 +190,7 @@ def release_order(
     if item is None:
         raise OrderNotFound(f"order {order_id} is not in the state table: it was never taken in")
     status = str(item.get("status", "new"))
-    if status != "held":
+    if not _releasable(item):
         raise OrderNotHeld(order_id, status)
     held = HeldOrder.from_item(item)
     if accept_storefront_price and held.version is None:
@@ -235,6 +244,42 @@ def map_customer(
         except ReleaseError:
             continue  # the flow moved it on meanwhile (a new version arrived): nothing to release
     return result
+
+
+def recheck_credit_holds(
+    store: StateStore, queue: WorkQueue, clock: Clock, *, every: timedelta = CREDIT_HOLD_RECHECK
+) -> list[str]:
+    """The automatic release of DRAFT sales kept for a customer on credit hold, run on every order poll.
+
+    Whether the hold is cleared is the ERP's to say, so each such order is run through the flow again (which
+    reads the customer through its 15-minute cache: one ERP call per customer, not per order), but at most
+    once per `every` since the flow last looked at it: it authorises the sale, or keeps it DRAFT and records
+    that it looked (which restarts the wait)."""
+    now = clock.now()
+    released: list[str] = []
+    for item in list(store.order_items_with_status("draft")):
+        if "CUSTOMER_ON_HOLD" not in item.get("open_codes", []):
+            continue
+        held = HeldOrder.from_item(item)
+        if held.released_hold == held.held_at:
+            continue  # a re-check of this very state is already queued
+        looked = datetime.fromisoformat(held.held_at.replace("Z", "+00:00")) if held.held_at else None
+        if looked is not None and now - looked < every:
+            continue
+        because = ("re-checking the ERP customer's credit hold",)
+        try:
+            _release(
+                store, queue, now, held, by="order_poll", accept=False, kind="auto_released", because=because
+            )
+        except ReleaseError:
+            continue
+        except Transient as err:
+            logger.warning(
+                "credit hold re-check failed", extra={"order_id": held.order_id, "error": str(err)}
+            )
+            continue
+        released.append(held.order_id)
+    return released
 
 
 def release_resolved(store: StateStore, queue: WorkQueue, clock: Clock, config: Config) -> list[str]:
@@ -329,8 +374,9 @@ def _release(
 ) -> ReleaseResult:
     auto = kind == "auto_released"
     if not store.mark_released(held.order_id, held.held_at, list(held.reasons), now, by, auto=auto):
-        status = str((store.get_order_item(held.order_id) or {}).get("status", "new"))
-        if status == "held":
+        item = store.get_order_item(held.order_id) or {}
+        status = str(item.get("status", "new"))
+        if _releasable(item):
             raise ReleaseError(f"order {held.order_id}: this hold was released already or held again since")
         raise OrderNotHeld(held.order_id, status)
     store.add_event(

@@ -71,17 +71,51 @@ def test_cases_are_sent_as_base_units_with_exact_line_totals_when_the_unit_maps_
     }
 
 
-def test_line_total_stays_exact_to_the_cent_when_the_base_unit_price_has_to_be_rounded(world: OrderWorld):
-    # 100.00 a case of 12 is 8.3333… an each: Cin7 keeps 4 decimals, the storefront total must survive.
-    order_id = world.place("Acme Holdings", [("WID-100", "case", 1, "100.00")])
+def _charges(sale) -> dict[str, tuple[Decimal, Decimal, str]]:
+    """Description → (price, tax, tax rule) of the sale's additional charges."""
+    return {c.Description: (c.Price, c.Tax, c.TaxRule) for c in sale.Order.AdditionalCharges}
+
+
+@pytest.mark.parametrize(
+    "cases, case_price, price, rounding",
+    [
+        (1, "100.00", "8.3333", "0.0004"),  # 12 × 8.3333 = 99.9996
+        # 360 × 8.3333 = 2999.988: over a cent, beyond Cin7's own check (and within the seed's stock)
+        (30, "100.00", "8.3333", "0.0120"),
+    ],
+)
+def test_sale_total_stays_exact_to_the_cent_when_the_base_unit_price_has_to_be_rounded(
+    world: OrderWorld, cases, case_price, price, rounding
+):
+    # 100.00 a case of 12 is 8.3333… an each. Cin7 keeps 4 decimals and checks Total = Qty × Price + Tax,
+    # so the price is rounded down and what that leaves over goes on the sale as a rounding charge.
+    order_id = world.place("Acme Holdings", [("WID-100", "case", cases, case_price)])
     world.settle()
 
     sale = world.the_sale(order_id)
-    quantity, price, tax, total = _lines(sale)["WID-100"]
-    assert (quantity, price) == (D(12), D("8.3333"))
-    assert (tax, total) == (D("10.00"), D("110.00"))  # not 12 × 8.3333 = 99.9996 + tax
+    quantity, line_price, tax, total = _lines(sale)["WID-100"]
+    assert (quantity, line_price) == (D(12 * cases), D(price))
+    assert total == quantity * line_price + tax  # what Cin7 validates
+    assert _charges(sale) == {"Rounding": (D(rounding), D(0), "Tax Exempt")}
     oro_total = D(world.get_order(order_id)["attributes"]["totalValue"])
-    assert total - tax == oro_total
+    assert tax == (oro_total * D("0.10")).quantize(D("0.01"))  # tax on the storefront's exact net
+    assert sale.Order.Total == oro_total + tax  # the sale total is the storefront's, to the cent
+    assert [e["rounding"] for e in world.timeline(order_id) if e["kind"] == "bound"] == [rounding]
+
+
+def test_shipping_is_sent_as_a_freight_charge_with_its_tax(world: OrderWorld):
+    order_id = world.place(
+        "Acme Holdings",
+        [("WID-100", "each", 2, "12.00")],
+        attributes={"estimatedShippingCostAmount": "25.00"},
+    )
+    world.settle()
+
+    sale = world.the_sale(order_id)
+    assert _charges(sale) == {"Freight": (D("25.0000"), D("2.50"), "Tax on Sales")}
+    oro_total = D(world.get_order(order_id)["attributes"]["totalValue"])  # 24.00 + 25.00 shipping
+    assert oro_total == D("49.00")
+    assert sale.Order.Total == oro_total + D("2.40") + D("2.50")
 
 
 def test_case_is_sent_as_the_case_sku_when_the_unit_maps_to_a_case_product(world: OrderWorld):

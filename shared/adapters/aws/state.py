@@ -301,9 +301,17 @@ class StateStore:
     ) -> bool:
         """Record that a release of this hold is being enqueued; False if the order is no longer held (or,
         for an automatic release, if this hold was released already or held again since it was read)."""
-        values: dict[str, Any] = {":held": "held", ":h": held_at, ":now": _iso(now), ":by": by}
+        values: dict[str, Any] = {
+            ":held": "held",
+            ":draft": "draft",
+            ":on_hold": "CUSTOMER_ON_HOLD",
+            ":h": held_at,
+            ":now": _iso(now),
+            ":by": by,
+        }
         sets = "released_hold = :h, released_at = :now, released_by = :by"
-        condition = "#status = :held"
+        # Held, or a DRAFT sale kept for a customer on credit hold (shared/flows/release.py `_releasable`).
+        condition = "(#status = :held OR (#status = :draft AND contains(open_codes, :on_hold)))"
         if auto:
             sets += ", auto_released_reasons = :reasons"
             values[":reasons"] = list(reasons)

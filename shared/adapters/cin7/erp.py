@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.cin7.client import Cin7Client
-from shared.domain.orders import ErpCustomer, SaleDraft, SaleLine, SaleRef
+from shared.domain.orders import ErpCustomer, SaleCharge, SaleDraft, SaleLine, SaleRef
 from shared.errors import AlreadyFulfilled, NotFound
 from shared.observability import logger
 
@@ -36,16 +36,34 @@ def sale_header(draft: SaleDraft, sale_type: str = "Simple") -> dict[str, Any]:
 
 
 def sale_line(line: SaleLine) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "SKU": line.sku,
         "Name": line.name,
         "Quantity": line.quantity,
         "Price": line.price,
-        "Discount": Decimal(0),
+        "Discount": Decimal(0),  # storefront discounts are already in the price (shared/domain/totals.py)
         "Tax": line.tax,
         "TaxRule": line.tax_rule,
         "Total": line.total,
     }
+    if line.comment:
+        body["Comment"] = line.comment
+    return body
+
+
+def sale_charge(charge: SaleCharge) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Description": charge.description,
+        "Quantity": Decimal(1),
+        "Price": charge.price,
+        "Discount": Decimal(0),
+        "Tax": charge.tax,
+        "TaxRule": charge.tax_rule,
+        "Total": charge.total,
+    }
+    if charge.comment:
+        body["Comment"] = charge.comment
+    return body
 
 
 class Cin7Erp:
@@ -105,6 +123,7 @@ class Cin7Erp:
             sale_id,
             [sale_line(line) for line in draft.lines],
             "AUTHORISED" if draft.authorise else "DRAFT",
+            [sale_charge(charge) for charge in draft.charges],
             memo=draft.note,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 
 from shared.adapters.orocommerce.client import OroClient
 from shared.adapters.orocommerce.models import OroCustomer, OroOrder
@@ -56,11 +57,20 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
         customer_user_id=order.customer_user_id,
         subtotal=order.subtotal_value,
         total=order.total_value,
+        discount_total=order.total_discounts_amount or Decimal(0),
+        shipping_total=_shipping(order),
         parent_id=order.parent_id,
         sub_order_ids=tuple(order.sub_order_ids),
         source_type=order.source_type,
         ship_until=order.ship_until,
     )
+
+
+def _shipping(order: OroOrder) -> Decimal:
+    """What the buyer pays for shipping: the back office's override, else the checkout's estimate."""
+    if order.overridden_shipping_cost_amount is not None:
+        return order.overridden_shipping_cost_amount
+    return order.estimated_shipping_cost_amount or Decimal(0)
 
 
 def to_storefront_customer(customer: OroCustomer) -> StorefrontCustomer:
