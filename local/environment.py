@@ -16,7 +16,7 @@ from typing import Any
 
 from local.aws import EmbeddedAws, free_port
 from local.provision import provision, put_secrets
-from local.runtime import LocalRuntime
+from local.runtime import FunctionStats, LocalRuntime, add_stats, render_summary
 from sandbox.cin7.seed import seed_demo as seed_cin7
 from sandbox.cin7.server import Cin7Sandbox
 from sandbox.oro.seed import seed_demo as seed_oro
@@ -74,6 +74,8 @@ class LocalEnvironment:
         self.oro: OroSandbox | None = None
         self.cin7: Cin7Sandbox | None = None
         self.runtime: LocalRuntime | None = None
+        # What the runtimes `reconfigure` stopped and replaced had counted (see `function_stats`).
+        self._retired_stats: dict[str, FunctionStats] = {}
         self.config: Config = config
         self.config_path = workdir / "config.json"
         self.runtime_port = 0
@@ -144,11 +146,21 @@ class LocalEnvironment:
         assert self.runtime is not None
         self.runtime.wait_until_idle(60)
         self.runtime.stop()
+        self._retired_stats = add_stats(self._retired_stats, self.runtime.stats())
         data = _merge(self.config.model_dump(mode="json"), updates)
         self.config_path.write_text(json.dumps(data, indent=2))
         self.config = load_config(self.config_path)
         self._start_runtime()
         return self.config
+
+    def function_stats(self) -> dict[str, FunctionStats]:
+        """Per-function counts over the life of the environment: every runtime `reconfigure` replaced, plus
+        the current one (`self.runtime.stats()` alone counts only since the last reconfigure)."""
+        return add_stats(self._retired_stats, self.runtime.stats() if self.runtime else {})
+
+    def function_summary(self) -> str:
+        """`LocalRuntime.summary`'s table over `function_stats`."""
+        return render_summary(self.function_stats())
 
     def stop(self) -> None:
         parts: list[Any] = [self.runtime, self.oro, self.cin7, self.aws if self._own_aws else None]

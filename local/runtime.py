@@ -73,6 +73,33 @@ class FunctionStats:
     batch_item_failures: int = 0  # messages reported in `batchItemFailures`
     overran_timeout: int = 0  # invocations longer than the function timeout (AWS would have killed them)
 
+    def __add__(self, other: FunctionStats) -> FunctionStats:
+        return FunctionStats(
+            invocations=self.invocations + other.invocations,
+            errors=self.errors + other.errors,
+            batch_item_failures=self.batch_item_failures + other.batch_item_failures,
+            overran_timeout=self.overran_timeout + other.overran_timeout,
+        )
+
+
+def add_stats(*parts: Mapping[str, FunctionStats]) -> dict[str, FunctionStats]:
+    """Per-function sums of several runtimes' `stats()`, functions in the order first seen."""
+    out: dict[str, FunctionStats] = {}
+    for part in parts:
+        for name, s in part.items():
+            out[name] = out.get(name, FunctionStats()) + s
+    return out
+
+
+def render_summary(stats: Mapping[str, FunctionStats]) -> str:
+    """The per-function table `LocalRuntime.summary` and `LocalEnvironment.function_summary` print."""
+    lines = [f"{'function':<24}{'invocations':>12}{'errors':>8}{'item failures':>15}{'over timeout':>14}"]
+    for name, s in stats.items():
+        lines.append(
+            f"{name:<24}{s.invocations:>12}{s.errors:>8}{s.batch_item_failures:>15}{s.overran_timeout:>14}"
+        )
+    return "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class _Route:
@@ -322,12 +349,7 @@ class LocalRuntime:
             return {name: replace(s) for name, s in self._stats.items()}
 
     def summary(self) -> str:
-        lines = [f"{'function':<24}{'invocations':>12}{'errors':>8}{'item failures':>15}{'over timeout':>14}"]
-        for name, s in self.stats().items():
-            lines.append(
-                f"{name:<24}{s.invocations:>12}{s.errors:>8}{s.batch_item_failures:>15}{s.overran_timeout:>14}"
-            )
-        return "\n".join(lines)
+        return render_summary(self.stats())
 
     # ---- idle ------------------------------------------------------------------------------------
 
