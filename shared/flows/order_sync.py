@@ -31,6 +31,11 @@ CACHE_SECONDS = 900
 ROUNDING_COMMENT = "rounding: keeps the sale total equal to the storefront order's"
 
 
+def customer_cache_key(erp_customer_id: str) -> str:
+    """The cached ERP customer (credit hold, price tier): a release of an order held for it drops it."""
+    return f"erp:customer:{erp_customer_id}"
+
+
 @dataclass
 class Hold:
     code: str
@@ -526,12 +531,12 @@ class OrderSync:
 
     def _erp_customer(self, erp_customer_id: str) -> ErpCustomer | None:
         now = self.clock.now()
-        cached = self.store.get_cached(f"erp:customer:{erp_customer_id}", now)
+        cached = self.store.get_cached(customer_cache_key(erp_customer_id), now)
         if cached is not None:
             return ErpCustomer(**cached) if cached else None
         customer = self.erp.get_customer(erp_customer_id)
         self.store.put_cached(
-            f"erp:customer:{erp_customer_id}",
+            customer_cache_key(erp_customer_id),
             customer.__dict__ if customer else {},
             now,
             CACHE_SECONDS,

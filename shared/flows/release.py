@@ -2,7 +2,7 @@
 mapping that held them exists. A released order is enqueued again and goes through the whole order flow,
 which re-checks everything; a release never bypasses a check, it only asks for one more run.
 
-Three ways in:
+Four ways in:
 - `release_order`: a person releases one held order (`orosync orders release`), optionally accepting its
   storefront prices (PRICE_MISMATCH). Always enqueues.
 - `map_customer`: a person binds a storefront customer to an ERP customer (`orosync customers map`), then
@@ -10,6 +10,8 @@ Three ways in:
 - `release_resolved`: the automatic release, run on every order poll. It releases a held order only when
   every reason it is held for is CUSTOMER_UNMAPPED or UOM_UNMAPPED and each is fixed now, as far as the state
   table and the config can tell without calling Oro or Cin7. At most once per hold.
+- `recheck_credit_holds`: also on every order poll, the DRAFT sales kept for a customer on credit hold are
+  run again every 15 minutes, so a sale is authorised soon after finance clears the hold in the ERP.
 
 The helpers at the bottom read and write the state table through the store's own table; they are the
 StateStore methods this module needs (to move into `shared/adapters/aws/state.py`).
@@ -28,6 +30,7 @@ from shared.adapters.aws.state import StateStore
 from shared.config import Config
 from shared.domain.exceptions_catalogue import CATALOGUE
 from shared.errors import Transient
+from shared.flows.order_sync import customer_cache_key
 from shared.observability import logger
 from shared.ports import Clock, WorkQueue
 
@@ -135,6 +138,7 @@ class HeldOrder:
     customer_path: tuple[str, ...] | None = None
     released_hold: str | None = None  # `held_at` of the hold a release was last enqueued for
     auto_released_reasons: tuple[str, ...] | None = None
+    erp_customer_id: str | None = None  # the ERP customer a DRAFT sale on credit hold is for
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> HeldOrder:
@@ -149,6 +153,7 @@ class HeldOrder:
             customer_path=tuple(path) if path else None,
             released_hold=item.get("released_hold"),
             auto_released_reasons=tuple(auto) if auto is not None else None,
+            erp_customer_id=item.get("erp_customer_id"),
         )
 
     @property
@@ -251,10 +256,9 @@ def recheck_credit_holds(
 ) -> list[str]:
     """The automatic release of DRAFT sales kept for a customer on credit hold, run on every order poll.
 
-    Whether the hold is cleared is the ERP's to say, so each such order is run through the flow again (which
-    reads the customer through its 15-minute cache: one ERP call per customer, not per order), but at most
-    once per `every` since the flow last looked at it: it authorises the sale, or keeps it DRAFT and records
-    that it looked (which restarts the wait)."""
+    Whether the hold is cleared is the ERP's to say, so each such order is run through the flow again with
+    its ERP customer read afresh (one ERP call), at most once per `every` since the flow last looked at it:
+    the flow authorises the sale, or keeps it DRAFT and records that it looked (which restarts the wait)."""
     now = clock.now()
     released: list[str] = []
     for item in list(store.order_items_with_status("draft")):
@@ -395,6 +399,9 @@ def _release(
     # is new work for the same version on purpose. Doing it twice is harmless: order_sync takes a lease,
     # resumes recorded steps and looks the sale up by ExternalID, so it never creates a second sale.
     message = {"kind": "order", "order_id": held.order_id, "version": held.version, "source": "release"}
+    if "CUSTOMER_ON_HOLD" in held.codes and held.erp_customer_id:
+        # Whether the credit hold is cleared is the ERP's to say now, not the cache's of a while ago.
+        store.drop_cached(customer_cache_key(held.erp_customer_id))
     try:
         if accept:
             assert held.version is not None

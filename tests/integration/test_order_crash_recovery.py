@@ -252,3 +252,27 @@ def test_sale_left_by_a_dead_worker_is_voided_when_the_order_is_cancelled_before
     assert [s.ID for s in sales] == [left.ID]
     assert sales[0].Status == "VOIDED", f"outcome {result.outcome!r}: {result.reasons}"
     assert world.state.get_order(order_id).status == "voided"
+
+
+def test_adopted_draft_lines_are_authorised_when_the_order_was_confirmed_before_the_redelivery(
+    world: OrderWorld, worker: Worker
+):
+    # A pending order's DRAFT lines land, the worker dies before recording them; meanwhile the order is
+    # confirmed. The redelivery adopts the DRAFT sale and authorises it, instead of recording it as synced.
+    with world.new_orders_status("pending"):
+        order_id = world.place("Acme Holdings", LINES)
+    with pytest.raises(ProcessKilled):
+        worker.sync(DyingStore(world.state, "lines_done")).run(order_id)
+    assert world.the_sale(order_id).Order.Status == "DRAFT"
+
+    world.set_status(order_id, "open")
+    worker.clock.advance(LEASE_SECONDS + 1)
+    result = worker.sync(world.state).run(order_id)
+
+    (sale,) = world.sales(order_id)
+    assert (result.outcome, sale.Order.Status) == ("synced", "AUTHORISED")
+    assert _lines(sale) == EXPECTED_LINES
+    state = world.state.get_order(order_id)
+    assert (state.status, state.erp_status, state.step) == ("synced", "AUTHORISED", "lines_done")
+    kinds = world.kinds(order_id)
+    assert kinds.count("erp_lines_adopted") == 1 and kinds.count("authorised") == 1

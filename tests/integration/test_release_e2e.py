@@ -23,7 +23,9 @@ D = Decimal
 def env(tmp_path_factory, aws_server) -> Iterator[LocalEnvironment]:
     data = load_config(EXAMPLE_CONFIG).model_dump(mode="json")
     del data["units"]["WID-100"]["pallet"]  # so a pallet order is held UOM_UNMAPPED
-    data["erp"]["applications"]["orders"].update(calls_per_minute=600, burst=100, limit_per_minute=700)  # budget has its own suite
+    data["erp"]["applications"]["orders"].update(
+        calls_per_minute=600, burst=100, limit_per_minute=700
+    )  # budget has its own suite
     environment = LocalEnvironment(
         parse_config(data), tmp_path_factory.mktemp("release"), run_schedules=False, aws=aws_server
     )

@@ -493,6 +493,9 @@ class StateStore:
             return None
         return json.loads(item["data"], parse_float=Decimal)
 
+    def drop_cached(self, key: str) -> None:
+        self._call(self._table.delete_item, Key={"pk": f"cache#{key}", "sk": "cache"})
+
     def put_cached(self, key: str, data: Any, now: datetime, ttl_seconds: int) -> None:
         self._call(
             self._table.put_item,
