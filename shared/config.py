@@ -180,6 +180,9 @@ class Orders(_Strict):
     status_policy: dict[str, OrderAction] = Field(
         default_factory=lambda: {
             "open": OrderAction.CREATE_AUTHORISED,
+            # Oro's workflow moves confirmed orders on; one that reaches these unsynced is still a sale.
+            "processing": OrderAction.CREATE_AUTHORISED,
+            "closed": OrderAction.CREATE_AUTHORISED,
             "pending": OrderAction.CREATE_DRAFT,
             "cancelled": OrderAction.VOID,
         }

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from shared.config import OrderAction, SubOrderSide
 from shared.domain.orders import StorefrontOrder
 
-QUOTE_SOURCES = frozenset({"quotes", "rfqs"})
-
-
 @dataclass(frozen=True)
 class GateDecision:
     action: OrderAction

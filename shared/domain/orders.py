@@ -50,9 +50,9 @@ class StorefrontOrder:
         return self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def content_hash(self) -> str:
-        """What the ERP sale is made of; an unchanged hash means nothing to send again."""
+        """What the ERP sale is made of (not the order's status: the gate acts on that); an unchanged hash
+        means nothing to send again."""
         relevant = {
-            "status": self.status,
             "customer_id": self.customer_id,
             "currency": self.currency,
             "po_number": self.po_number,
