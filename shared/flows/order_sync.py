@@ -376,6 +376,7 @@ class OrderSync:
                     Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
                 )
                 continue
+            blocking = self.config.pricing.authority is PricingAuthority.ERP
             if customer is not None and customer.price_tier and customer.price_tier in erp_prices:
                 comparison = compare_price(
                     c.erp_sku,
@@ -385,9 +386,18 @@ class OrderSync:
                     self.config.pricing.tolerance,
                 )
                 comparisons.append(comparison)
-                blocking = self.config.pricing.authority is PricingAuthority.ERP
                 if blocking and not comparison.within_tolerance and not price_accepted:
                     holds.append(Hold("PRICE_MISMATCH", comparison.describe()))
+            elif customer is not None and blocking and not price_accepted:
+                # The ERP is the price authority but holds no price to check this line against: unchecked
+                # is not agreed.
+                tier = customer.price_tier or "(none)"
+                holds.append(
+                    Hold(
+                        "PRICE_MISMATCH",
+                        f"{c.erp_sku}: no ERP price in tier {tier!r} to check the storefront's against",
+                    )
+                )
             converted.append((c, rule_name, line.name))
         if holds or customer is None:
             return holds

@@ -40,8 +40,8 @@ def _orders_queue(world: OrderWorld) -> SqsQueue:
     return SqsQueue(world.env.env[queue("orders").env_var])
 
 
-def _on_hold_customer(world: OrderWorld, name: str) -> str:
-    """A Cin7 customer on credit hold and the Oro account bound to it; returns the Cin7 id."""
+def _on_hold_customer(world: OrderWorld, name: str, *, on_hold: bool = True, tier: str = "Wholesale") -> str:
+    """A Cin7 customer (on credit hold unless told) and the Oro account bound to it; returns the Cin7 id."""
     created = world.cin7.create_customer(
         {
             "Name": name,
@@ -51,8 +51,8 @@ def _on_hold_customer(world: OrderWorld, name: str) -> str:
             "AccountReceivable": "1100",
             "RevenueAccount": "4000",
             "TaxRule": "Tax on Sales",
-            "PriceTier": "Wholesale",
-            "IsOnCreditHold": True,
+            "PriceTier": tier,
+            "IsOnCreditHold": on_hold,
         }
     )
     world.add_customer(name, erp_customer_id=created.ID)
@@ -175,6 +175,20 @@ def test_price_above_the_contract_is_held_PRICE_MISMATCH_in_erp_mode_and_release
     assert [(ln.SKU, ln.Price) for ln in sale.Order.Lines] == [("GAD-200", D("8.0000"))]
     assert world.exceptions(order_id) == {}
     assert "storefront_price_accepted" in world.kinds(order_id)
+
+
+def test_order_is_held_PRICE_MISMATCH_in_erp_mode_when_the_erp_has_no_price_in_the_customers_tier(
+    erp_pricing: OrderWorld,
+):
+    world = erp_pricing
+    _on_hold_customer(world, "Pier Nine", on_hold=False, tier="Tier 3")  # no product has a Tier 3 price
+    order_id = world.place("Pier Nine", [("WID-100", "each", 1, "12.50")])
+    world.settle()
+
+    assert world.sales(order_id) == []
+    assert world.state.get_order(order_id).reasons == [
+        "PRICE_MISMATCH: WID-100: no ERP price in tier 'Tier 3' to check the storefront's against"
+    ]
 
 
 def test_price_above_the_contract_is_sent_and_raises_PRICE_DRIFT_in_storefront_mode(world: OrderWorld):

@@ -92,13 +92,15 @@ class Cin7Erp:
             product = self.client.get_product_by_sku(sku, include_bom=False)
         except NotFound:
             return None
+        # Cin7 answers all ten tiers, 0 where the tenant set no price: a 0 is no price to check against,
+        # not a contract that gives the product away.
         if product.PriceTiers:
-            return dict(product.PriceTiers)
+            return {name: price for name, price in product.PriceTiers.items() if price}
         # Older answers carry only PriceTier1..10: name them from the tenant's tier list.
         return {
             tier.Name: price
             for tier in self.client.price_tiers()
-            if (price := product.tier_price(tier.Code)) is not None
+            if (price := product.tier_price(tier.Code))
         }
 
     def find_sale(self, external_id: str) -> SaleRef | None:
