@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.config import OrderAction, SubOrderSide
 from shared.domain.orders import StorefrontOrder
 
+
 @dataclass(frozen=True)
 class GateDecision:
     action: OrderAction

@@ -519,7 +519,7 @@ class OrderSync:
         while current and current not in seen:
             seen.add(current)
             self.customer_path.append(current)
-            erp_id = self.store.get_customer_binding(current)
+            erp_id = self._binding(current)
             customer = None
             if erp_id is None:
                 sf_customer = self.storefront.get_customer(current)
@@ -534,10 +534,23 @@ class OrderSync:
                 customer = self._erp_customer(erp_id)
             if customer is not None:
                 if current != storefront_customer_id:
-                    self.store.put_customer_binding(storefront_customer_id, customer.id, self.clock.now())
+                    self.store.put_customer_binding(
+                        storefront_customer_id, customer.id, self.clock.now(), via=current
+                    )
                 return customer
             current = None
         return None
+
+    def _binding(self, storefront_customer_id: str) -> str | None:
+        """The account's ERP customer; a binding copied from an ancestor counts only while that ancestor is
+        still bound to the same ERP customer (finance may have rebound it since)."""
+        binding = self.store.customer_binding(storefront_customer_id)
+        if binding is None:
+            return None
+        erp_id, via = binding
+        if via is not None and self.store.get_customer_binding(via) != erp_id:
+            return None
+        return erp_id
 
     def _erp_customer(self, erp_customer_id: str) -> ErpCustomer | None:
         now = self.clock.now()

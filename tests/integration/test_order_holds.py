@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.aws.queue import SqsQueue
-from shared.flows.release import recheck_credit_holds, release_order
+from shared.flows.release import map_customer, recheck_credit_holds, release_order
 from shared.resources import queue
 from tests.fixtures.order_env import OrderWorld, order_world
 
@@ -40,8 +40,8 @@ def _orders_queue(world: OrderWorld) -> SqsQueue:
     return SqsQueue(world.env.env[queue("orders").env_var])
 
 
-def _on_hold_customer(world: OrderWorld, name: str, *, on_hold: bool = True, tier: str = "Wholesale") -> str:
-    """A Cin7 customer (on credit hold unless told) and the Oro account bound to it; returns the Cin7 id."""
+def _cin7_customer(world: OrderWorld, name: str, *, on_hold: bool = False, tier: str = "Wholesale") -> str:
+    """A new Cin7 customer, made through the back office's own API application; returns its id."""
     created = world.cin7.create_customer(
         {
             "Name": name,
@@ -55,8 +55,14 @@ def _on_hold_customer(world: OrderWorld, name: str, *, on_hold: bool = True, tie
             "IsOnCreditHold": on_hold,
         }
     )
-    world.add_customer(name, erp_customer_id=created.ID)
     return created.ID
+
+
+def _on_hold_customer(world: OrderWorld, name: str, *, on_hold: bool = True, tier: str = "Wholesale") -> str:
+    """A Cin7 customer (on credit hold unless told) and the Oro account bound to it; returns the Cin7 id."""
+    cin7_id = _cin7_customer(world, name, on_hold=on_hold, tier=tier)
+    world.add_customer(name, erp_customer_id=cin7_id)
+    return cin7_id
 
 
 def _clear_credit_hold(world: OrderWorld, cin7_id: str) -> None:
@@ -231,3 +237,22 @@ def test_order_with_shipping_is_held_CHARGE_UNMAPPED_when_no_shipping_product_is
     assert state.status == "held"
     assert state.reasons == ["CHARGE_UNMAPPED: order shipping 9.50: erp.charges.shipping is not set"]
     assert world.exceptions(order_id)["CHARGE_UNMAPPED"]["owner"] == "operations"
+
+
+def test_child_account_follows_its_parent_when_finance_rebinds_the_parent_to_another_erp_customer(
+    world: OrderWorld,
+):
+    old, new = _cin7_customer(world, "Reef Group"), _cin7_customer(world, "Reef Group Holdings")
+    parent = str(world.oro.create("customers", {"name": "Reef Group"}).resources()[0].id)
+    child_doc = world.oro.create("customers", {"name": "Reef West"}, {"parent": ("customers", parent)})
+    world.env.ids["oro"]["customers"]["Reef West"] = str(child_doc.resources()[0].id)
+    map_customer(world.state, _orders_queue(world), Later(0), parent, old)
+
+    first = world.place("Reef West", [("BOLT-300", "each", 10, "0.25")])
+    world.settle()
+    assert world.the_sale(first).CustomerID == old
+
+    map_customer(world.state, _orders_queue(world), Later(0), parent, new, replace=True)
+    second = world.place("Reef West", [("BOLT-300", "each", 10, "0.25")])
+    world.settle()
+    assert world.the_sale(second).CustomerID == new  # not the copy of the parent's old binding

@@ -14,7 +14,9 @@ def test_config_validate_exits_0_and_summarises_when_the_file_is_valid(capsys):
 
 def test_config_validate_exits_1_naming_each_bad_key_when_the_file_is_invalid(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("authority: storefront", "authority: customer") + "\nbogus: 1\n")
+    bad.write_text(
+        EXAMPLE.read_text().replace("authority: storefront", "authority: customer") + "\nbogus: 1\n"
+    )
     assert main(["config", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "pricing.authority" in err and "bogus: unknown key" in err

@@ -370,21 +370,29 @@ class StateStore:
 
     # -- bindings -------------------------------------------------------------------------------------
     def get_customer_binding(self, storefront_customer_id: str) -> str | None:
+        binding = self.customer_binding(storefront_customer_id)
+        return binding[0] if binding else None
+
+    def customer_binding(self, storefront_customer_id: str) -> tuple[str, str | None] | None:
+        """(ERP customer id, the ancestor it was derived from, or None for a binding of its own)."""
         item = self._call(
             self._table.get_item, Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"}
         ).get("Item")
-        return item["erp_customer_id"] if item else None
+        return (item["erp_customer_id"], item.get("via")) if item else None
 
-    def put_customer_binding(self, storefront_customer_id: str, erp_customer_id: str, now: datetime) -> None:
-        self._call(
-            self._table.put_item,
-            Item={
-                "pk": f"customer#{storefront_customer_id}",
-                "sk": "binding",
-                "erp_customer_id": erp_customer_id,
-                "bound_at": _iso(now),
-            },
-        )
+    def put_customer_binding(
+        self, storefront_customer_id: str, erp_customer_id: str, now: datetime, *, via: str | None = None
+    ) -> None:
+        """`via`: the ancestor whose binding this one copies (the billing parent found up the tree)."""
+        item = {
+            "pk": f"customer#{storefront_customer_id}",
+            "sk": "binding",
+            "erp_customer_id": erp_customer_id,
+            "bound_at": _iso(now),
+        }
+        if via is not None:
+            item["via"] = via
+        self._call(self._table.put_item, Item=item)
 
     # -- named exceptions -----------------------------------------------------------------------------
     def open_exception(self, code: str, entity: str, now: datetime, detail: str) -> None:
