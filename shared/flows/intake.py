@@ -10,6 +10,14 @@ from datetime import datetime
 
 from shared.adapters.aws.state import StateStore
 from shared.ports import WorkQueue
+from shared.resources import function
+
+# A claim whose enqueue never followed is older than any run that could still be enqueueing it (every
+# intake runs inside webhook_ingest or order_poll, each killed at its timeout): it can be claimed again.
+# Kept short so that the sender's own retry of a webhook lost this way, or a later poll, takes it in: a poll
+# re-reads `schedules.order_poll_overlap_minutes` (10) behind its watermark, so one comes while the order is
+# still inside that window as long as this (4 minutes) is shorter than the overlap.
+STALE_CLAIM_SECONDS = 2 * max(function(f).timeout_seconds for f in ("webhook_ingest", "order_poll"))
 
 
 def order_entity(order_id: str) -> str:
@@ -37,7 +45,7 @@ def enqueue_order_version(
     """True if enqueued now; False if this state of the order was already taken in."""
     entity = order_entity(order_id)
     version_key = fingerprint(version, status, total)
-    if not store.claim_intake(entity, version_key, now):
+    if not store.claim_intake(entity, version_key, now, stale_after_seconds=STALE_CLAIM_SECONDS):
         return False
     try:
         message_id = queue.send(

@@ -111,7 +111,7 @@ class StateStore:
         return int(now.timestamp()) + RECORD_TTL_SECONDS
 
     # -- intake de-duplication ------------------------------------------------------------------------
-    def claim_intake(self, entity: str, version: str, now: datetime, stale_after_seconds: int = 300) -> bool:
+    def claim_intake(self, entity: str, version: str, now: datetime, *, stale_after_seconds: int) -> bool:
         """True if this (entity, version) is new work. A claim whose enqueue never finished goes stale and
         can be claimed again, so a crash between claim and enqueue loses nothing."""
         try:
