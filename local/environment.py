@@ -266,10 +266,12 @@ def order_document(
     parent_ref: str | None = None,
     line_refs: Iterator[int] | None = None,
     attributes: dict[str, Any] | None = None,
+    discounts: Sequence[Decimal] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An Oro `orders` resource object and its line items with temporary ids, for a compound POST
     (`ref`/`parent_ref` build multi-shipping sub-orders in one request; `line_refs` keeps line ids unique
-    across several orders of one request; `attributes` adds order attributes, e.g. a shipping cost)."""
+    across several orders of one request; `attributes` adds order attributes, e.g. a shipping cost;
+    `discounts` adds order discounts of these amounts)."""
     numbers = line_refs or itertools.count(1)
     included = []
     refs = []
@@ -294,6 +296,23 @@ def order_document(
         "customer": {"data": {"type": "customers", "id": customer_id}},
         "lineItems": {"data": refs},
     }
+    if discounts:
+        discount_refs = []
+        for n, amount in enumerate(discounts, start=1):
+            discount_ref = f"{ref or 'order'}-discount-{n}"
+            discount_refs.append({"type": "orderdiscounts", "id": discount_ref})
+            included.append(
+                {
+                    "type": "orderdiscounts",
+                    "id": discount_ref,
+                    "attributes": {
+                        "description": f"discount {n}",
+                        "amount": str(amount),
+                        "orderDiscountType": "oro_order_discount_item_type_amount",
+                    },
+                }
+            )
+        relationships["discounts"] = {"data": discount_refs}
     if parent_ref is not None:
         relationships["parent"] = {"data": {"type": "orders", "id": parent_ref}}
     data: dict[str, Any] = {

@@ -539,6 +539,18 @@ def build_registry() -> dict[str, Resource]:
             ],
             [Rel("country", "countries"), Rel("region", "regions")],
         ),
+        # OC order_discount.md: description, amount, percent, orderDiscountType; relationship `order`.
+        Resource(
+            "orderdiscounts",
+            attrs=[
+                Attr("description"),
+                Attr("amount", "money"),
+                Attr("percent", "money"),
+                Attr("orderDiscountType", default="oro_order_discount_item_type_amount"),
+            ],
+            rels=[Rel("order", "orders")],
+            filters=[ID_INT],
+        ),
         Resource(
             "ordershippingtrackings",
             attrs=[Attr("method", required=True), Attr("number", required=True)],
@@ -768,6 +780,7 @@ PREPARE_ORDER = [
     "customerusers",
     "orderaddresses",
     "orderlineitems",
+    "orderdiscounts",
     "orders",
     "ordershippingtrackings",
     "quoteproductoffers",

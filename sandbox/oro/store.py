@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -1385,7 +1385,19 @@ def compute_order_totals(tx: Tx, rec: Record) -> None:
         value, qty = line["attributes"].get("value"), line["attributes"].get("quantity")
         if value is not None and qty is not None:
             subtotal += Decimal(value) * Decimal(qty)
+    # A discount of type amount carries its amount; one of type percent takes that share of the subtotal.
     discounts = Decimal(0)
+    for discount_ref in rec["relationships"].get("discounts") or []:
+        discount = tx.get("orderdiscounts", discount_ref["id"])
+        if discount is None:
+            continue
+        d = discount["attributes"]
+        if str(d.get("orderDiscountType", "")).endswith("_percent") and d.get("percent") is not None:
+            amount = money((subtotal * Decimal(d["percent"]) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP))
+            d["amount"] = amount
+        else:
+            amount = d.get("amount") or "0"
+        discounts += Decimal(amount)
     shipping_raw = attrs.get("overriddenShippingCostAmount")
     if shipping_raw is None:
         shipping_raw = attrs.get("estimatedShippingCostAmount")

@@ -118,6 +118,35 @@ def test_shipping_is_sent_as_a_freight_charge_with_its_tax(world: OrderWorld):
     assert sale.Order.Total == oro_total + D("2.40") + D("2.50")
 
 
+def test_order_discount_is_taken_off_the_line_prices_and_the_sale_total_equals_the_storefronts(
+    world: OrderWorld,
+):
+    # 10.00 off an order of 30.00 + 20.00: 6.00 off the first line, 4.00 off the second
+    order_id = world.place(
+        "Acme Holdings",
+        [("WID-100", "each", 3, "10.00"), ("GAD-200", "each", 4, "5.00")],
+        discounts=[D("10.00")],
+    )
+    world.settle()
+
+    attributes = world.get_order(order_id)["attributes"]
+    assert D(attributes["totalDiscountsAmount"]) == D("10.00")
+    oro_total = D(attributes["totalValue"])
+    assert oro_total == D("40.00")
+    sale = world.the_sale(order_id)
+    assert _lines(sale) == {
+        "WID-100": (D(3), D("8.0000"), D("2.40"), D("26.40")),
+        "GAD-200": (D(4), D("4.0000"), D("1.60"), D("17.60")),
+    }
+    assert _charges(sale) == {}
+    assert sale.Order.Total == oro_total + D("4.00")  # the storefront's net plus 10 % tax, to the cent
+    comments = {ln.SKU: ln.Comment for ln in sale.Order.Lines}
+    assert comments == {
+        "WID-100": "storefront discount 6.00 in the price",
+        "GAD-200": "storefront discount 4.00 in the price",
+    }
+
+
 def test_case_is_sent_as_the_case_sku_when_the_unit_maps_to_a_case_product(world: OrderWorld):
     # GAD-200 case → GAD-200-CASE6 × 1: a Cin7 product of its own that assembles from six GAD-200
     order_id = world.place("Acme Holdings", [("GAD-200", "case", 2, "46.00")])

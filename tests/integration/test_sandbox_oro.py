@@ -354,6 +354,34 @@ def test_order_create_with_included_line_items_totals_and_include(oro_api: OroAp
     assert got["data"]["attributes"]["createdAt"].endswith("Z")
 
 
+def test_order_discounts_of_amount_and_percent_type_reduce_the_order_total(oro_api: OroApi) -> None:
+    cat = make_catalog(oro_api)
+    body = order_document(
+        cat["customer"]["id"], [("WID-100", "each", 24, "12.5"), ("WID-100", "case", 2, "144")]
+    )
+    body["data"]["relationships"]["discounts"] = {
+        "data": [rel("orderdiscounts", "d-amount"), rel("orderdiscounts", "d-percent")]
+    }
+    body["included"] += [
+        {
+            "type": "orderdiscounts",
+            "id": "d-amount",
+            "attributes": {"amount": "8", "orderDiscountType": "oro_order_discount_item_type_amount"},
+        },
+        {
+            "type": "orderdiscounts",
+            "id": "d-percent",
+            "attributes": {"percent": "5", "orderDiscountType": "oro_order_discount_item_type_percent"},
+        },
+    ]
+    r = oro_api.http.post("/orders", json=body)
+    assert r.status_code == 201, r.text
+    attrs = r.json()["data"]["attributes"]
+    assert attrs["subtotalValue"] == "588.0000"
+    assert attrs["totalDiscountsAmount"] == "37.4000"  # 8 + 5 % of 588
+    assert attrs["subtotalWithDiscountsValue"] == attrs["totalValue"] == "550.6000"
+
+
 def test_order_validation_errors_point_at_the_field(oro_api: OroApi) -> None:
     cat = make_catalog(oro_api)
     missing = oro_api.http.post(
