@@ -53,6 +53,7 @@ def oro_webhook() -> Response:
         source="webhook",
         status=order_event.status,
         total=order_event.total,
+        delivery_id=order_event.message_id,
     )
     metrics.add_metric(
         name="WebhookEnqueued" if enqueued else "WebhookDuplicate", unit=MetricUnit.Count, value=1

@@ -37,14 +37,21 @@ def enqueue_order_version(
     now: datetime,
     *,
     order_id: str,
-    version: str,
+    version: str | None,
     source: str,
     status: str | None = None,
     total: object | None = None,
+    delivery_id: str | None = None,
 ) -> bool:
-    """True if enqueued now; False if this state of the order was already taken in."""
+    """True if enqueued now; False if this state of the order was already taken in. Without a version (a
+    thin webhook), the delivery's own id is the key: its redeliveries are one piece of work."""
     entity = order_entity(order_id)
-    version_key = fingerprint(version, status, total)
+    if version is not None:
+        version_key = fingerprint(version, status, total)
+    elif delivery_id:
+        version_key = f"delivery#{delivery_id}"
+    else:
+        raise ValueError(f"order {order_id}: intake needs the order's version or the delivery's id")
     if not store.claim_intake(entity, version_key, now, stale_after_seconds=STALE_CLAIM_SECONDS):
         return False
     try:

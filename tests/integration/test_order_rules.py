@@ -579,3 +579,22 @@ def test_one_sale_when_the_same_order_arrives_by_webhook_duplicate_webhook_and_p
     assert kinds.count("erp_sale_created") == 1
     assert kinds.count("processed") == 1  # intake took the version in once: the flow ran once
     assert world.cin7_stats()["sales_by_external_id"][world.external_id(order_id)] == 1
+
+
+def test_one_sale_when_a_thin_subscription_notifies_the_same_order_too(world: OrderWorld):
+    # A second subscription in Oro's thin format (type and id only): its delivery is new work by messageId,
+    # and the flow sees an order it has already bound unchanged: no second sale, no further ERP call.
+    url = f"{world.env.runtime.base_url}/webhooks/oro"
+    thin = world.oro.create_webhook_subscription(
+        url, "order.created", world.env.webhook_secret, format="thin", verify_ssl=False
+    )
+    try:
+        order_id = world.place("Acme Holdings", [("BOLT-300", "each", 12, "0.25")])
+        world.settle()
+    finally:
+        world.oro.patch("webhooks", thin.id, {"enabled": False})
+
+    assert len(world.sales(order_id)) == 1
+    processed = [e for e in world.timeline(order_id) if e["kind"] == "processed"]
+    assert sorted(e["outcome"] for e in processed) == ["synced", "unchanged"]
+    assert [e["erp_calls"] for e in processed if e["outcome"] == "unchanged"] == [0]

@@ -127,6 +127,22 @@ def test_valid_webhook_is_enqueued_exactly_once_when_delivered_repeatedly(ingest
     ]
 
 
+def test_thin_webhook_is_enqueued_once_per_delivery_when_redelivered(ingest):
+    rt, queue_url = ingest
+    thin = json.dumps(
+        {
+            "topic": "order.updated",
+            "eventData": {"data": {"type": "orders", "id": "2077"}},
+            "timestamp": 1780000000,
+            "messageId": "thin-0001",
+        }
+    ).encode()
+    assert _post(rt, thin, _sign(thin)).json() == {"status": "accepted", "enqueued": True, "order_id": "2077"}
+    assert _post(rt, thin, _sign(thin)).json()["enqueued"] is False  # Oro's retry of the same delivery
+    bodies = _drain(queue_url)
+    assert [(b["order_id"], b["version"], b["source"]) for b in bodies] == [("2077", None, "webhook")]
+
+
 def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
     rt, queue_url = ingest
     raw = json.dumps(

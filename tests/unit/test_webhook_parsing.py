@@ -89,3 +89,18 @@ def test_malformed_body_is_rejected_naming_the_problem(raw, expected):
     with pytest.raises(BadWebhook) as err:
         parse_order_event(raw)
     assert expected in str(err.value)
+
+
+def test_thin_delivery_is_work_keyed_by_its_message_id():
+    event = parse_order_event(_body(eventData={"data": {"type": "orders", "id": "1042"}}))
+    assert event is not None
+    assert (event.order_id, event.version, event.message_id) == (
+        "1042",
+        None,
+        "6c1f9a1e-0000-4000-8000-000000000001",
+    )
+
+
+def test_thin_delivery_without_a_message_id_is_rejected_naming_it():
+    with pytest.raises(BadWebhook, match="messageId: a thin delivery"):
+        parse_order_event(_body(eventData={"data": {"type": "orders", "id": "1042"}}, messageId=None))

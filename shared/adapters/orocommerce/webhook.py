@@ -2,7 +2,9 @@
 
 Oro signs the exact raw body with HMAC-SHA256 and sends lowercase hex in `Webhook-Signature`. The body is
 `{"topic", "eventData": <JSON:API GET document>, "timestamp", "messageId"}`. The order in it is a hint: the
-worker re-reads the order, so only the id and version are taken from here.
+worker re-reads the order, so only the id and version are taken from here. A subscription in Oro's `thin`
+format sends only the type and id: such a delivery is taken in by its `messageId` instead of the order's
+version (the worker's content hash then tells an unchanged order from a changed one).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class OroWebhookDelivery(BaseModel):
 
 class OrderEvent(BaseModel):
     order_id: str
-    version: str  # the order's updatedAt, normalised to UTC seconds
+    version: str | None  # the order's updatedAt, normalised to UTC seconds; None in a thin delivery
     topic: str
     message_id: str | None
     status: str | None = None  # internalStatus id
@@ -92,6 +94,14 @@ def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     resource = delivery.eventData.data
     if resource.type != "orders":
         raise BadWebhook(f"eventData.data.type: expected 'orders', got {resource.type!r}")
+    if "attributes" not in resource.model_fields_set and not (resource.model_extra or {}).get(
+        "relationships"
+    ):
+        if not delivery.messageId:
+            raise BadWebhook("messageId: a thin delivery (type and id only) needs its messageId")
+        return OrderEvent(
+            order_id=resource.id, version=None, topic=delivery.topic, message_id=delivery.messageId
+        )
     version = _normalise_version(resource.attributes.get("updatedAt"))
     status_rel = (resource.model_extra or {}).get("relationships", {}).get("internalStatus") or {}
     status = (status_rel.get("data") or {}).get("id") if isinstance(status_rel, dict) else None
