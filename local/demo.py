@@ -12,7 +12,6 @@ import argparse
 import logging
 import sys
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -313,9 +312,6 @@ def main(argv: list[str]) -> int:
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     logger.setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # One process runs every function here, so they share Powertools' metrics object (on AWS each
-    # function has its own): its warnings about re-added dimensions are an artefact of that.
-    warnings.filterwarnings("ignore", message="Dimension .* has already been added")
     rows: list[Outcome] = []
     with (
         tempfile.TemporaryDirectory(prefix="orosync-demo-") as tmp,

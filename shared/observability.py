@@ -1,23 +1,88 @@
 """Logger, tracer and metrics for every function, created in one place; and the personal-data mask.
 
-Metrics are PascalCase with `flow` and `system` dimensions (STYLE.md). Logs carry the Oro order id as
-correlation id. Anything that may hold personal data goes through `mask_personal` before it is logged.
+Metrics are PascalCase with `flow` and `system` dimensions (STYLE.md), kept per invocation thread (see
+`ThreadMetrics`). Logs carry the Oro order id as correlation id. Anything that may hold personal data goes
+through `mask_personal` before it is logged.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 SERVICE = "orosync"
 NAMESPACE = "Orosync"
 
+
+class ThreadMetrics:
+    """Powertools `Metrics` with its own metrics, dimensions and metadata in each thread.
+
+    Powertools keeps one metric and dimension set per process, shared by every `Metrics` instance. On AWS a
+    process runs one function, one invocation at a time, so that is one set per invocation. The local runtime
+    runs every function in one process, one invocation per thread at a time (webhook_ingest in an HTTP
+    thread while order_sync works a batch in the queue poller): with one shared set, each handler's
+    `add_dimension("system", ...)` overwrote the other's (PowertoolsUserWarning "Dimension 'system' has
+    already been added"), and one function's flush published the other's metrics under its own dimensions
+    and cleared them. One set per thread makes each invocation add its dimensions once, to its own metrics.
+    """
+
+    def __init__(self, *, service: str, namespace: str) -> None:
+        self.service = service
+        self.namespace = namespace
+        self._local = threading.local()
+
+    def current(self) -> Metrics:
+        """This thread's Metrics (created on first use, with empty sets of its own)."""
+        current: Metrics | None = getattr(self._local, "metrics", None)
+        if current is None:
+            provider = AmazonCloudWatchEMFProvider(
+                metric_set={},
+                dimension_set={},
+                metadata_set={},
+                default_dimensions={},
+                service=self.service,
+                namespace=self.namespace,
+            )
+            current = Metrics(service=self.service, namespace=self.namespace, provider=provider)
+            self._local.metrics = current
+        return current
+
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
+        self.current().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+    def add_dimension(self, name: str, value: str) -> None:
+        self.current().add_dimension(name=name, value=value)
+
+    def add_metadata(self, key: str, value: Any) -> None:
+        self.current().add_metadata(key=key, value=value)
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        self.current().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
+
+    def log_metrics(
+        self, lambda_handler: Callable[..., Any] | None = None, **options: Any
+    ) -> Callable[..., Any]:
+        """`Metrics.log_metrics` (same options) on the Metrics of the thread the handler runs in."""
+        if lambda_handler is None:
+            return functools.partial(self.log_metrics, **options)
+        handler = lambda_handler
+
+        @functools.wraps(handler)
+        def decorate(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            return self.current().log_metrics(handler, **options)(event, context, *args, **kwargs)
+
+        return decorate
+
+
 logger = Logger(service=SERVICE, utc=True)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+metrics = ThreadMetrics(service=SERVICE, namespace=NAMESPACE)
 
 # Keys whose values identify a person (both APIs' spellings, compared case-insensitively).
 _PERSONAL_KEYS = {
