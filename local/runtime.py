@@ -23,6 +23,7 @@ import importlib
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -188,7 +189,7 @@ class LocalRuntime:
         self._finished = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _ApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._sqs: Any = None
         self._queue_urls: dict[str, str] = {q.key: env[q.env_var] for q in self.queues}
@@ -242,6 +243,7 @@ class LocalRuntime:
         self._stopping.set()
         if self._server:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             self._server = None
         for t in self._threads:
@@ -588,7 +590,32 @@ class _ApiServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], runtime: LocalRuntime) -> None:
         self.runtime = runtime
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _ApiRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every kept-alive connection. `shutdown()` only stops accepting: a sender that keeps its
+        connection open (Oro's webhook client does) would otherwise go on being answered by this stopped
+        runtime, with its old config, after a new one took the port. A handler waiting for the next
+        request reads end-of-file and closes; one still answering finishes its answer first."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass  # already closed by the client
 
 
 class _ApiRequestHandler(BaseHTTPRequestHandler):

@@ -23,9 +23,10 @@ def env(tmp_path: Path, aws_server) -> Iterator[LocalEnvironment]:
         yield e
 
 
-def _unsigned_webhook(env: LocalEnvironment) -> None:
+def _unsigned_webhook(env: LocalEnvironment, http: httpx.Client | None = None) -> None:
     assert env.runtime is not None
-    response = httpx.post(f"{env.runtime.base_url}/webhooks/oro", content=b"{}", timeout=30)
+    url = f"{env.runtime.base_url}/webhooks/oro"
+    response = http.post(url, content=b"{}") if http else httpx.post(url, content=b"{}", timeout=30)
     assert response.status_code == 401  # answered by webhook_ingest: one invocation
 
 
@@ -53,3 +54,18 @@ def test_function_counts_add_up_over_reconfigured_runtimes(env: LocalEnvironment
     assert _row(summary, "webhook_ingest") == ["webhook_ingest", "4", "0", "0", "0"]
     assert summary.splitlines()[0] == env.runtime.summary().splitlines()[0]  # one table, one header
     assert summary in render(env, [])  # the demo prints these figures
+
+
+def test_a_kept_alive_connection_reaches_the_new_runtime_after_reconfigure(env: LocalEnvironment) -> None:
+    # Oro's webhook sender keeps its connection open between deliveries (as the sandbox's httpx client
+    # does); the runtime that reconfigure stopped must not go on answering on it with the old config.
+    with httpx.Client(timeout=30) as http:
+        _unsigned_webhook(env, http)
+        retired = env.runtime
+        env.reconfigure({"pricing": {"authority": "erp"}})
+        _unsigned_webhook(env, http)
+        _unsigned_webhook(env, http)
+    assert env.runtime is not None and retired is not None and env.runtime is not retired
+    assert retired.stats()["webhook_ingest"].invocations == 1
+    assert env.runtime.stats()["webhook_ingest"].invocations == 2
+    assert env.function_stats()["webhook_ingest"].invocations == 3
