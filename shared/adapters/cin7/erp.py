@@ -98,9 +98,7 @@ class Cin7Erp:
             return {name: price for name, price in product.PriceTiers.items() if price}
         # Older answers carry only PriceTier1..10: name them from the tenant's tier list.
         return {
-            tier.Name: price
-            for tier in self.client.price_tiers()
-            if (price := product.tier_price(tier.Code))
+            tier.Name: price for tier in self.client.price_tiers() if (price := product.tier_price(tier.Code))
         }
 
     def find_sale(self, external_id: str) -> SaleRef | None:
