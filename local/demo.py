@@ -144,15 +144,17 @@ def quote_is_not_an_order(env: LocalEnvironment, out: Outcome) -> None:
     customer = env.ids["oro"]["customers"]["Acme Holdings"]
     assert env.cin7 is not None
     sales_before = env.cin7.stats()["sales"]
+    ingested_before = env.function_stats()["webhook_ingest"].invocations
     doc = oro.create("quotes", {"poNumber": "DEMO-Q5"}, {"customer": ("customers", customer)})
     env.wait_until_settled(60)
     quote_id = doc.single().id
     out.oro_order = f"quote {quote_id}"
-    stats = env.runtime.stats() if env.runtime else {}
-    ignored = [d for d in env.oro.deliveries() if d.get("topic") == "quote.created"] if env.oro else []
+    ingested = env.function_stats()["webhook_ingest"].invocations - ingested_before
+    delivered = [d for d in env.oro.deliveries() if d.get("topic") == "quote.created"] if env.oro else []
     out.actual = "webhook acknowledged as not an order; no sale"
     out.erp_calls = "0"
-    out.ok = bool(ignored) and sales_before == env.cin7.stats()["sales"] and "webhook_ingest" in stats
+    # The quote's notification reached the service (one invocation) and made no sale.
+    out.ok = bool(delivered) and ingested == 1 and sales_before == env.cin7.stats()["sales"]
 
 
 def price_drift_storefront(env: LocalEnvironment, out: Outcome) -> None:
@@ -178,6 +180,40 @@ def price_mismatch_erp(env: LocalEnvironment, out: Outcome) -> None:
         out.ok = held and state.status == "synced" and len(sales) == 1
     finally:
         env.reconfigure({"pricing": {"authority": "storefront"}})
+
+
+def exact_money(env: LocalEnvironment, out: Outcome) -> None:
+    # 30 cases of 12 at 100.00 = 360 × 8.3333…; a 50.00 order discount; 25.00 shipping.
+    oro_id = env.place_order(
+        "Acme Holdings",
+        [("WID-100", "case", D(30), D("100.00"))],
+        po_number="DEMO-12",
+        attributes={"estimatedShippingCostAmount": "25.00"},
+        discounts=[D("50.00")],
+    )
+    env.wait_until_settled(60)
+    state, sales = describe(env, out, oro_id)
+    oro_total = D(env.oro_client().get_order(oro_id).total_value or 0)
+    order = sales[0].Order if sales else None
+    charges = {c.Description: c.Price for c in order.AdditionalCharges} if order else {}
+    tax = order.Tax if order else None
+    out.notes.append(
+        f"Oro total {oro_total:.2f} (3000.00 − 50.00 + 25.00); Cin7 line "
+        f"{format(order.Lines[0].Quantity.normalize(), 'f')} × {order.Lines[0].Price:.4f} + charges "
+        f"{', '.join(f'{k} {v:.4f}' for k, v in charges.items())}; Cin7 total {order.Total:.2f} = Oro total + tax "
+        f"{tax:.2f}"
+        if order and order.Lines
+        else "no sale"
+    )
+    out.actual += f", total {order.Total:.2f}" if order and order.Total is not None else ""
+    out.ok = (
+        state.status == "synced"
+        and order is not None
+        and set(charges) == {"Freight", "Rounding"}
+        and order.Total is not None
+        and tax is not None
+        and order.Total - tax == oro_total
+    )
 
 
 def unknown_customer(env: LocalEnvironment, out: Outcome) -> None:
@@ -250,6 +286,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("price ≠ contract, storefront mode", "synced at 8.00, PRICE_DRIFT", price_drift_storefront),
     Scenario("same order, erp mode", "held PRICE_MISMATCH → released", price_mismatch_erp),
     Scenario("unknown customer", "held CUSTOMER_UNMAPPED → mapped → synced", unknown_customer),
+    Scenario(
+        "30 × case of 12 at 100.00, discount, shipping",
+        "Cin7 total = Oro total + tax, to the cent",
+        exact_money,
+    ),
     Scenario("unmapped unit (pallet)", "held UOM_UNMAPPED", unmapped_unit),
     Scenario("delivered 3× (webhook ×2 + poll)", "one sale", delivered_three_times),
     Scenario("cancelled after sync", "voided", cancelled),

@@ -230,11 +230,23 @@ class LocalEnvironment:
         return self.ids
 
     def place_order(
-        self, customer: str, lines: Sequence[OrderLineSpec], *, po_number: str | None = None
+        self,
+        customer: str,
+        lines: Sequence[OrderLineSpec],
+        *,
+        po_number: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        discounts: Sequence[Decimal] = (),
     ) -> str:
         """POST /admin/api/orders with its line items in `included`, as a storefront checkout would.
         `customer` is a demo customer name; each line is (sku, unit, quantity, unit price)."""
-        data, included = order_document(self.ids["oro"]["customers"][customer], lines, po_number=po_number)
+        data, included = order_document(
+            self.ids["oro"]["customers"][customer],
+            lines,
+            po_number=po_number,
+            attributes=attributes,
+            discounts=discounts,
+        )
         _, doc = self.oro_client().request(
             "POST", "orders", body={"data": data, "included": included}, creates=True
         )
