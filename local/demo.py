@@ -221,24 +221,13 @@ def unknown_customer(env: LocalEnvironment, out: Outcome) -> None:
     state, sales = describe(env, out, oro_id)
     held = state.status == "held" and not sales and out.exceptions == "CUSTOMER_UNMAPPED"
     # Finance creates the account in Cin7, then maps it: the held order is released by the mapping.
-    created = env.cin7_client().create_customer(
-        {
-            "Name": "Bolt Brothers",
-            "Status": "Active",
-            "Currency": "USD",
-            "PaymentTerm": "30 days",
-            "AccountReceivable": "1100",
-            "RevenueAccount": "4000",
-            "TaxRule": "Tax on Sales",
-            "PriceTier": "Wholesale",
-        }
-    )
+    cin7_id = env.create_cin7_customer("Bolt Brothers")
     map_customer(
         env.state(),
         SqsQueue(env.env[queue("orders").env_var]),
         SystemClock(),
         env.ids["oro"]["customers"]["Bolt Brothers"],
-        created.ID,
+        cin7_id,
         by="demo",
     )
     env.wait_until_settled(60)

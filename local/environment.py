@@ -200,6 +200,24 @@ class LocalEnvironment:
             flow="demo",
         )
 
+    def create_cin7_customer(self, name: str, *, tier: str = "Wholesale", on_hold: bool = False) -> str:
+        """A new Cin7 customer, as finance creates one in the back office; returns its id."""
+        with self.cin7_client() as cin7:
+            created = cin7.create_customer(
+                {
+                    "Name": name,
+                    "Status": "Active",
+                    "Currency": "USD",
+                    "PaymentTerm": "30 days",
+                    "AccountReceivable": "1100",
+                    "RevenueAccount": "4000",
+                    "TaxRule": "Tax on Sales",
+                    "PriceTier": tier,
+                    "IsOnCreditHold": on_hold,
+                }
+            )
+        return created.ID
+
     def sales_for(self, oro_order_id: str) -> list[Any]:
         """Every Cin7 sale carrying the order's ExternalID (exactly one, if all is well)."""
         cin7 = self.cin7_client()

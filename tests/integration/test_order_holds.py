@@ -41,21 +41,7 @@ def _orders_queue(world: OrderWorld) -> SqsQueue:
 
 
 def _cin7_customer(world: OrderWorld, name: str, *, on_hold: bool = False, tier: str = "Wholesale") -> str:
-    """A new Cin7 customer, made through the back office's own API application; returns its id."""
-    created = world.cin7.create_customer(
-        {
-            "Name": name,
-            "Status": "Active",
-            "Currency": "USD",
-            "PaymentTerm": "30 days",
-            "AccountReceivable": "1100",
-            "RevenueAccount": "4000",
-            "TaxRule": "Tax on Sales",
-            "PriceTier": tier,
-            "IsOnCreditHold": on_hold,
-        }
-    )
-    return created.ID
+    return world.env.create_cin7_customer(name, tier=tier, on_hold=on_hold)
 
 
 def _on_hold_customer(world: OrderWorld, name: str, *, on_hold: bool = True, tier: str = "Wholesale") -> str:

@@ -63,21 +63,10 @@ def test_customers_map_releases_held_orders_of_the_account_and_its_children_into
         assert _sales(env, order_id) == []
 
     # Finance creates the account in Cin7 (searching first, in real life), then maps it.
-    created = env.cin7_client().create_customer(
-        {
-            "Name": "Bolt Brothers",
-            "Status": "Active",
-            "Currency": "USD",
-            "PaymentTerm": "30 days",
-            "AccountReceivable": "1100",
-            "RevenueAccount": "4000",
-            "TaxRule": "Tax on Sales",
-            "PriceTier": "Wholesale",
-        }
-    )
+    created_id = env.create_cin7_customer("Bolt Brothers")
     assert env.aws is not None
     where = ["--aws-endpoint", env.aws.endpoint_url, "--prefix", env.prefix]
-    assert main(["customers", "map", env.ids["oro"]["customers"]["Bolt Brothers"], created.ID, *where]) == 0
+    assert main(["customers", "map", env.ids["oro"]["customers"]["Bolt Brothers"], created_id, *where]) == 0
     out = capsys.readouterr().out
     # The held orders recorded the accounts the flow walked: only Bolt Brothers and its child are released.
     assert "released 2 held order(s):" in out
@@ -86,7 +75,7 @@ def test_customers_map_releases_held_orders_of_the_account_and_its_children_into
     for order_id in (bolt, child):
         sales = _sales(env, order_id)
         assert len(sales) == 1
-        assert sales[0].CustomerID == created.ID and sales[0].Order.Status == "AUTHORISED"
+        assert sales[0].CustomerID == created_id and sales[0].Order.Status == "AUTHORISED"
         assert state.get_order(order_id).status == "synced"
         kinds = [e["kind"] for e in state.timeline(order_id)]
         assert kinds.count("released") == 1 and kinds.count("erp_sale_created") == 1
