@@ -110,6 +110,7 @@ class SaleLine:
 class SaleCharge:
     """An order-level amount the ERP holds beside the lines (shipping, rounding): one service product."""
 
+    kind: str  # "shipping" | "rounding"
     description: str  # the ERP's name of the service product
     price: Decimal
     tax_rule: str

@@ -28,7 +28,6 @@ from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
 CACHE_SECONDS = 900
-ROUNDING_COMMENT = "rounding: keeps the sale total equal to the storefront order's"
 
 
 def customer_cache_key(erp_customer_id: str) -> str:
@@ -181,7 +180,7 @@ class OrderSync:
         if on_hold:
             self.store.open_exception("CUSTOMER_ON_HOLD", f"order:{order.id}", self.clock.now(), hold_reason)
         self._report_prices(order, prepared)
-        rounding = sum((c.price for c in prepared.draft.charges if c.comment == ROUNDING_COMMENT), Decimal(0))
+        rounding = sum((c.price for c in prepared.draft.charges if c.kind == "rounding"), Decimal(0))
         self._event(
             order.id,
             "bound",
@@ -458,15 +457,10 @@ class OrderSync:
         charges: list[SaleCharge] = []
         holds: list[Hold] = []
         amounts = (
-            ("shipping", self.config.erp.charges.shipping, money(order.shipping_total), None),
-            (
-                "rounding",
-                self.config.erp.charges.rounding,
-                sum((p.rounding for p in priced), Decimal(0)),
-                True,
-            ),
+            ("shipping", self.config.erp.charges.shipping, money(order.shipping_total)),
+            ("rounding", self.config.erp.charges.rounding, sum((p.rounding for p in priced), Decimal(0))),
         )
-        for what, product, amount, is_rounding in amounts:
+        for what, product, amount in amounts:
             if not amount:
                 continue
             if product is None:
@@ -480,14 +474,16 @@ class OrderSync:
                     )
                 )
                 continue
+            rounding = what == "rounding"
             charges.append(
                 SaleCharge(
+                    kind=what,
                     description=product.product,
                     price=amount,
                     tax_rule=product.tax_rule,
                     # Rounding is what pricing down took off taxed nets: the lines' tax already covers it.
-                    tax=Decimal(0) if is_rounding else money(amount * rates[product.tax_rule] / Decimal(100)),
-                    comment=ROUNDING_COMMENT if is_rounding else None,
+                    tax=Decimal(0) if rounding else money(amount * rates[product.tax_rule] / Decimal(100)),
+                    comment="keeps the sale total equal to the storefront order's" if rounding else None,
                 )
             )
         return holds or (lines, charges)
