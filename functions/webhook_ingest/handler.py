@@ -78,6 +78,7 @@ def _bad_body(err: BadWebhook) -> Response:
 
 @app.exception_handler([Transient, ConfigError])
 def _unavailable(err: Exception) -> Response:
+    metrics.add_metric(name="WebhookUnavailable", unit=MetricUnit.Count, value=1)
     logger.exception("webhook could not be taken in; the sender will retry")
     return _json(503, message="temporarily unavailable, retry later")
 
