@@ -1,4 +1,5 @@
-"""`orosync exceptions list`: the open named exceptions (DESIGN §5), by owner team, with what to do.
+"""`orosync exceptions list|resolve`: the open named exceptions (DESIGN §5), by owner team, and closing one
+a person has dealt with.
 
 The table is found as in `orosync orders` (see `orosync orders --help`).
 """
@@ -7,8 +8,18 @@ from __future__ import annotations
 
 import argparse
 
-from cli.orders_cmd import add_location_options, open_location, run, table_text, to_json, when
+from cli.orders_cmd import (
+    CliError,
+    add_location_options,
+    default_by,
+    open_location,
+    run,
+    table_text,
+    to_json,
+    when,
+)
 from shared.domain.exceptions_catalogue import CATALOGUE, Owner
+from shared.runtime import SystemClock
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,3 +62,49 @@ def main(argv: list[str]) -> int:
         return 0
 
     return run("orosync exceptions list", action)
+
+
+def resolve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="orosync exceptions resolve",
+        description="Close an open exception that a person has dealt with (a non-blocking one: a blocking "
+        "exception closes when its order passes, after `orosync orders release`).",
+    )
+    p.add_argument("code", choices=sorted(CATALOGUE), metavar="CODE", help="the exception type")
+    p.add_argument("entity", help="what it is about, as `exceptions list` shows it (e.g. order:42)")
+    p.add_argument("--note", required=True, help="what was done, for the record (e.g. 'credit note CN-7')")
+    p.add_argument("--by", default=default_by(), help="who resolves, for the record (default: cli:<user>)")
+    add_location_options(p)
+    return p
+
+
+def resolve(argv: list[str]) -> int:
+    args = resolve_parser().parse_args(argv)
+
+    def action() -> int:
+        etype = CATALOGUE[args.code]
+        if etype.blocks_order:
+            raise CliError(
+                f"{args.code} holds its order: it closes when the order passes; fix the cause and run "
+                "`orosync orders release ORDER` instead"
+            )
+        if not args.note.strip():
+            raise CliError("--note must say what was done")
+        loc = open_location(args)
+        now = SystemClock().now()
+        resolution = f"resolved by {args.by}: {args.note.strip()}"
+        if not loc.store.close_exception(args.code, args.entity, now, resolution):
+            raise CliError(f"no open {args.code} exception for {args.entity}")
+        if args.entity.startswith("order:"):
+            loc.store.add_event(
+                args.entity.removeprefix("order:"),
+                now,
+                "exception_resolved",
+                code=args.code,
+                by=args.by,
+                note=args.note.strip(),
+            )
+        print(f"{args.code} {args.entity} closed: {resolution}")
+        return 0
+
+    return run("orosync exceptions resolve", action)

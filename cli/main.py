@@ -24,6 +24,8 @@ commands:
   orders list [--status S]     the orders in one status (default held), with reasons and owners
   customers map ORO_ID ERP_ID  bind an Oro customer to a Cin7 customer; releases the orders it fixes
   exceptions list [--owner T]  the open named exceptions, by owner team
+  exceptions resolve CODE ENTITY --note TEXT
+                               close a non-blocking exception a person has dealt with
 
 Run `orosync COMMAND [SUBCOMMAND] --help` for the options of one command.
 """
@@ -39,6 +41,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("orders",): "cli.orders_cmd:main",
     ("customers", "map"): "cli.customers_cmd:main",
     ("exceptions", "list"): "cli.exceptions_cmd:main",
+    ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
 }
 
 

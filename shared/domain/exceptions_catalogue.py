@@ -142,7 +142,18 @@ _TYPES = (
         False,
         "a person handles the return or credit",
         "The Oro order was cancelled after the ERP sale was (partly) fulfilled, so it cannot be voided. Arrange "
-        "a return or credit note with the customer.",
+        "a return or credit note with the customer, then close it with `orosync exceptions resolve "
+        "CANCEL_AFTER_FULFILMENT order:<id> --note '...'`.",
+    ),
+    ExceptionType(
+        "ORDER_CHANGED_AFTER_SYNC",
+        Owner.CUSTOMER_SERVICE,
+        False,
+        "the Oro order is changed back to what the ERP sale holds, or a person resolves it",
+        "The Oro order's lines, customer, PO number, discount or shipping changed after its ERP sale was "
+        "created; the service never rewrites a sale it has sent. Apply the change to the ERP sale by hand (or "
+        "cancel and re-place the order), then `orosync exceptions resolve ORDER_CHANGED_AFTER_SYNC order:<id> "
+        "--note '...'`.",
     ),
     ExceptionType(
         "ERP_REJECTED",

@@ -177,6 +177,10 @@ class OrderSync:
             open_codes=["CUSTOMER_ON_HOLD"] if on_hold else [],
         )
         self._close_exceptions(order.id, state, keep=("CUSTOMER_ON_HOLD",) if on_hold else ())
+        if state.content_hash and state.content_hash != order.content_hash():  # re-sent as it is now
+            self.store.close_exception(
+                "ORDER_CHANGED_AFTER_SYNC", f"order:{order.id}", self.clock.now(), "the ERP sale was re-sent"
+            )
         if on_hold:
             self.store.open_exception("CUSTOMER_ON_HOLD", f"order:{order.id}", self.clock.now(), hold_reason)
         self._report_prices(order, prepared)
@@ -293,11 +297,17 @@ class OrderSync:
     ) -> OrderSyncResult:
         if state.erp_status == "DRAFT" and authorise:
             return self._authorise_draft(order, state, token)
+        entity = f"order:{order.id}"
         if state.content_hash == order.content_hash():
+            self.store.close_exception(
+                "ORDER_CHANGED_AFTER_SYNC", entity, self.clock.now(), "the order matches its ERP sale again"
+            )
             self._event(order.id, "unchanged", sale_id=state.sale_id)
             return OrderSyncResult(order.id, "unchanged", state.sale_id)
+        detail = f"version {order.version} differs from ERP sale {state.sale_id}, which was not changed"
+        self.store.open_exception("ORDER_CHANGED_AFTER_SYNC", entity, self.clock.now(), detail)
         self._event(order.id, "changed_after_sync", sale_id=state.sale_id, version=order.version)
-        return OrderSyncResult(order.id, "unchanged", state.sale_id, ["changed after sync: not re-sent"])
+        return OrderSyncResult(order.id, "unchanged", state.sale_id, [f"ORDER_CHANGED_AFTER_SYNC: {detail}"])
 
     def _authorise_draft(self, order: StorefrontOrder, state: OrderState, token: str) -> OrderSyncResult:
         """A DRAFT sale whose order is now confirmed: re-post its lines as AUTHORISED, exactly once. The step

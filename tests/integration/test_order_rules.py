@@ -598,3 +598,26 @@ def test_one_sale_when_a_thin_subscription_notifies_the_same_order_too(world: Or
     processed = [e for e in world.timeline(order_id) if e["kind"] == "processed"]
     assert sorted(e["outcome"] for e in processed) == ["synced", "unchanged"]
     assert [e["erp_calls"] for e in processed if e["outcome"] == "unchanged"] == [0]
+
+
+def test_a_change_after_sync_is_not_resent_and_raises_ORDER_CHANGED_AFTER_SYNC_until_changed_back(
+    world: OrderWorld,
+):
+    order_id = world.place("Acme Holdings", [("GAD-200", "each", 2, "8.00")], po_number="PO-CHG-1")
+    world.settle()
+    (sale,) = world.sales(order_id)
+
+    world.tick()
+    world.oro.patch("orders", order_id, {"poNumber": "PO-CHG-2"})
+    world.settle()
+    found = world.exceptions(order_id)
+    assert set(found) == {"ORDER_CHANGED_AFTER_SYNC"}
+    assert found["ORDER_CHANGED_AFTER_SYNC"]["owner"] == "customer_service"
+    assert world.the_sale(order_id).CustomerReference == "PO-CHG-1"  # the sale was not rewritten
+    assert len(world.sales(order_id)) == 1
+
+    world.tick()
+    world.oro.patch("orders", order_id, {"poNumber": "PO-CHG-1"})
+    world.settle()
+    assert world.exceptions(order_id) == {}
+    assert [s.ID for s in world.sales(order_id)] == [sale.ID]

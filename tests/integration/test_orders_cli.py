@@ -249,6 +249,56 @@ def test_exceptions_list_shows_one_owners_open_exceptions_when_filtered(shop, ca
     assert len(lines) == 3
 
 
+def test_exceptions_resolve_closes_a_non_blocking_exception_and_records_who_and_what(shop, capsys):
+    shop.store.open_exception("CANCEL_AFTER_FULFILMENT", "order:3", shop.now(), "cin7 sale SALE-1: shipped")
+    code, out, err = run(
+        capsys,
+        "exceptions",
+        "resolve",
+        "CANCEL_AFTER_FULFILMENT",
+        "order:3",
+        "--note",
+        "credit note CN-7 issued",
+        "--by",
+        "cs:kim",
+        *shop.where,
+    )
+
+    assert (code, err) == (0, "")
+    assert "closed: resolved by cs:kim: credit note CN-7 issued" in out
+    assert [e["code"] for e in shop.store.open_exceptions()] == ["CUSTOMER_UNMAPPED", "UOM_UNMAPPED"]
+    resolved = [e for e in shop.store.timeline("3") if e["kind"] == "exception_resolved"]
+    assert resolved == [
+        {
+            "at": resolved[0]["at"],
+            "kind": "exception_resolved",
+            "code": "CANCEL_AFTER_FULFILMENT",
+            "by": "cs:kim",
+            "note": "credit note CN-7 issued",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["CUSTOMER_UNMAPPED", "order:1", "--note", "x"],
+            "CUSTOMER_UNMAPPED holds its order: it closes when the order passes",
+        ),
+        (
+            ["PRICE_DRIFT", "sku:WID-100:tier:Contract", "--note", "x"],
+            "no open PRICE_DRIFT exception for sku:",
+        ),
+        (["TOTAL_MISMATCH", "order:3", "--note", "  "], "--note must say what was done"),
+    ],
+)
+def test_exceptions_resolve_exits_1_naming_why_when_it_cannot_close(shop, capsys, argv, message):
+    code, _, err = run(capsys, "exceptions", "resolve", *argv, *shop.where)
+    assert code == 1 and message in err
+    assert len(shop.store.open_exceptions()) == 2  # nothing closed
+
+
 # -- as a process -----------------------------------------------------------------------------------------
 
 
