@@ -898,3 +898,26 @@ def test_a_sandbox_started_with_a_page_cap_seeds_the_demo_and_serves_capped_page
             api.close()
     finally:
         sandbox.stop()
+
+
+def test_state_survives_a_restart_when_a_state_file_is_given(tmp_path: Any) -> None:
+    path = str(tmp_path / "oro-state.json")
+    kwargs: dict[str, Any] = {"port": 0, "client_id": ORO_CLIENT_ID, "client_secret": ORO_CLIENT_SECRET}
+    with OroSandbox(state_file=path, **kwargs) as first:
+        api = OroApi(first)
+        top = api.create("customers", {"name": "Acme Holdings", "externalId": "CIN7-ACME"})["data"]
+        api.create("customers", {"name": "Acme Retail East"}, {"parent": rel("customers", top["id"])})
+        api.close()
+    with OroSandbox(state_file=path, **kwargs) as second:
+        api = OroApi(second)
+        names = {c["attributes"]["name"]: c for c in api.http.get("/customers").json()["data"]}
+        assert set(names) == {"Acme Holdings", "Acme Retail East"}
+        assert names["Acme Retail East"]["relationships"]["parent"]["data"] == rel("customers", top["id"])
+        # new ids go on from where the first run stopped
+        third = api.create("customers", {"name": "Bolt Brothers"})["data"]
+        assert int(third["id"]) > int(names["Acme Retail East"]["id"])
+        api.close()
+    with OroSandbox(**kwargs) as empty:  # no state file: starts empty
+        api = OroApi(empty)
+        assert api.http.get("/customers").json()["data"] == []
+        api.close()
