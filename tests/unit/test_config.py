@@ -62,6 +62,14 @@ def test_example_config_is_valid():
             lambda d: d["schedules"].update(reconcile="cron(0 * * *)"),
             "is not an EventBridge schedule",
         ),
+        (
+            lambda d: d["erp"]["charges"].update(shipping={"product": "Freight"}),
+            "erp.charges.shipping.tax_rule: Field required",
+        ),
+        (
+            lambda d: d["erp"]["charges"].update(rounding={"product": "", "tax_rule": "Tax Exempt"}),
+            "erp.charges.rounding.product: String should have at least 1 character",
+        ),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):
