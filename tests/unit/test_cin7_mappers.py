@@ -345,6 +345,17 @@ def test_create_sale_500_is_outcome_unknown_but_throttle_is_retried():
     assert answers == [] and client.calls == 2
 
 
+def test_create_sale_plain_503_is_outcome_unknown_not_resent_but_an_api_limit_503_is_retried():
+    answers = [
+        _json(503, {"ErrorCode": 503, "Exception": "You have reached 60 calls per 60 seconds API limit."}),
+        _json(503, {"message": "Service Unavailable"}),
+    ]
+    client, _ = _client(lambda request: answers.pop(0))
+    with pytest.raises(OutcomeUnknown):
+        client.create_sale({"CustomerID": "c"})
+    assert answers == [] and client.calls == 2  # the throttle retried, the outage not re-sent
+
+
 def test_create_sale_order_sends_exact_numbers_and_status():
     sent = []
 

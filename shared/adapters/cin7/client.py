@@ -14,7 +14,7 @@ Classification (reference §1, §8), once, here:
   cut short → `Transient` (or `OutcomeUnknown` for a create: it was processed).
 - `Throttled`/`Transient` are retried a bounded number of times with jittered exponential backoff. A POST
   (every Cin7 POST creates: `/sale`, `/sale/order`, `/webhooks`…) that may have reached Cin7 without an
-  answer (read timeout, dropped connection, 500/502/504) raises `OutcomeUnknown` (`outcome_unknown=True`)
+  answer (read timeout, dropped connection, 500/502/503/504 without the API-limit message) raises `OutcomeUnknown` (`outcome_unknown=True`)
   and is never re-sent: the order flow looks the sale up by ExternalID and adopts it. A throttled POST is
   retried: Cin7 did nothing with it.
 """
@@ -338,6 +338,13 @@ class Cin7Client:
             raise NotFound(
                 f"cin7: {operation}: 404 (no such endpoint or record){suffix}", system=SYSTEM, status=status
             )
+        if creates and status in (500, 502, 503, 504):
+            # The request reached something that may have passed it on: never re-send a create blindly.
+            raise OutcomeUnknown(
+                f"cin7: {operation}: {status} after the request was sent; the outcome is unknown{suffix}",
+                system=SYSTEM,
+                status=status,
+            )
         if status == 503:
             raise Transient(
                 f"cin7: {operation}: 503 service unavailable without Cin7's API-limit message (an outage, "
@@ -352,12 +359,6 @@ class Cin7Client:
                 raise NotFound(f"cin7: {operation}: {detail}", system=SYSTEM, status=status)
             raise Permanent(
                 f"cin7: {operation}: {status}{suffix or ' ' + response.reason_phrase}",
-                system=SYSTEM,
-                status=status,
-            )
-        if creates and status in (500, 502, 504):
-            raise OutcomeUnknown(
-                f"cin7: {operation}: {status} after the request was sent; the outcome is unknown{suffix}",
                 system=SYSTEM,
                 status=status,
             )
