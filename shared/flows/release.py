@@ -30,12 +30,13 @@ from shared.adapters.aws.state import StateStore
 from shared.config import Config
 from shared.domain.exceptions_catalogue import CATALOGUE
 from shared.errors import Transient
-from shared.flows.order_sync import customer_cache_key
+from shared.flows.order_sync import CACHE_SECONDS, customer_cache_key
 from shared.observability import logger
 from shared.ports import Clock, WorkQueue
 
-# How often a DRAFT sale kept for a customer on credit hold is looked at again (the ERP customer cache's age).
-CREDIT_HOLD_RECHECK = timedelta(minutes=15)
+# How often a DRAFT sale kept for a customer on credit hold is looked at again: the age of the flow's ERP
+# customer cache, so a re-check is never staler than an ordinary order's view of the customer.
+CREDIT_HOLD_RECHECK = timedelta(seconds=CACHE_SECONDS)
 
 
 class ReleaseError(Exception):
@@ -262,7 +263,7 @@ def recheck_credit_holds(
     now = clock.now()
     released: list[str] = []
     for item in list(store.order_items_with_status("draft")):
-        if "CUSTOMER_ON_HOLD" not in item.get("open_codes", []):
+        if not _releasable(item):  # a DRAFT for a pending order waits for Oro, not for finance
             continue
         held = HeldOrder.from_item(item)
         if held.released_hold == held.held_at:
