@@ -26,19 +26,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from yaml.constructor import ConstructorError
 
 from shared.errors import ConfigError
+from shared.resources import FUNCTIONS
+from shared.schedules import parse as parse_schedule
 
 CONFIG_ENV_VAR = "OROSYNC_CONFIG"
 
-# EventBridge's own grammar: `rate(1 minute)` but `rate(5 minutes)`; cron has six fields.
-_RATE_RE = re.compile(r"^rate\((\d+) (minute|hour|day)(s?)\)$")
-_CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinities or NaNs: `.inf` is no timeout, quantity or tolerance anything downstream can use.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OrderAction(StrEnum):
@@ -100,7 +101,7 @@ class Secrets(_Strict):
     oro_webhook: str = "orosync/oro-webhook"  # {"secret": ...}
     cin7_orders: str = "orosync/cin7-orders"  # {"account_id": ..., "application_key": ...}
     cin7_bulk: str | None = None  # a second API application for bulk flows (DESIGN §7)
-    max_age_seconds: int = Field(default=300, ge=0)
+    max_age_seconds: int = Field(default=300, ge=0, le=86400)  # how long a read secret is reused
 
 
 class ErpApplication(_Strict):
@@ -243,7 +244,7 @@ class Stock(_Strict):
 
 class Schedules(_Strict):
     order_poll: str = "rate(5 minutes)"
-    order_poll_overlap_minutes: int = Field(default=10, ge=0)
+    order_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     stock_sync: str = "rate(15 minutes)"
     fulfilment_poll: str = "rate(10 minutes)"
     reconcile: str = "rate(1 hour)"
@@ -251,17 +252,7 @@ class Schedules(_Strict):
     @field_validator("order_poll", "stock_sync", "fulfilment_poll", "reconcile")
     @classmethod
     def _expression(cls, v: str) -> str:
-        rate = _RATE_RE.match(v)
-        if rate:
-            n, plural = int(rate.group(1)), rate.group(3) == "s"
-            if n < 1 or plural != (n > 1):
-                unit = rate.group(2)
-                raise ValueError(f"{v!r}: EventBridge wants 'rate(1 {unit})' or 'rate(N {unit}s)' with N > 1")
-            return v
-        if not _CRON_RE.match(v):
-            raise ValueError(
-                f"{v!r} is not an EventBridge schedule: use 'rate(N minutes)' or 'cron(min hour dom month dow year)'"
-            )
+        parse_schedule(v)  # the grammar the local runtime fires and EventBridge takes (ScheduleError)
         return v
 
 
@@ -300,6 +291,17 @@ class Config(_Strict):
         return v
 
     @model_validator(mode="after")
+    def _every_erp_flow_is_served(self) -> Config:
+        for spec in FUNCTIONS:
+            for flow in spec.erp_flows:
+                if not any(flow in app.flows for app in self.erp.applications.values()):
+                    raise ValueError(
+                        f"erp.applications: no application serves flow {flow!r}, which {spec.name} calls "
+                        "the ERP for: add it to one application's `flows`"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _applications_name_known_secrets(self) -> Config:
         for name, app in self.erp.applications.items():
             if app.secret not in ("cin7_orders", "cin7_bulk"):
@@ -332,15 +334,64 @@ def parse_config(data: Any, source: str = "config") -> Config:
         raise ConfigError(_format_errors(err, source)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML without silent overrides: a key given twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class names it
+                continue
+            if duplicate:
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"duplicate key {key!r}")
+        data[key] = value
+    return data
+
+
+def _parse_text(text: str, is_json: bool) -> Any:
+    if is_json:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
+    """The validated config in a YAML or JSON file. Any problem with it is a `ConfigError` naming it."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
+    kind = "JSON" if p.suffix == ".json" else "YAML"
     try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such config file")
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot be read ({err.strerror or type(err).__name__})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte {err.start} is 0x{raw[err.start]:02x}); is it a binary file?"
+        ) from None
+    try:
+        data = _parse_text(text, kind == "JSON")
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {err}") from None
+        raise ConfigError(f"{p}: not valid {kind}: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid {kind}: nested too deeply") from None
+    except ValueError as err:  # a duplicate JSON key, or an integer too long to convert (over 4300 digits)
+        raise ConfigError(f"{p}: not valid {kind}: {err}") from None
     return parse_config(data, str(p))
 
 

@@ -106,3 +106,118 @@ def test_eventbridge_schedules_are_accepted(expr):
     data = _valid()
     data["schedules"]["order_poll"] = expr
     assert parse_config(data, "test.yaml").schedules.order_poll == expr
+
+
+@pytest.mark.parametrize(
+    "expr, problem",
+    [
+        ("cron(0 0 ? * ? *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(0 0 * * * *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(? 0 1 * ? *)", "minutes '?' is not understood"),
+        ("cron(0 0 ? * MON/2 *)", "EventBridge allows no step there"),
+        ("cron(0 0 L * ? *)", "L, W or #"),
+        ("cron(0 0 1 * ? 2300)", "year 2300 is outside 1970-2199"),
+        ("cron(0  0 1 * ? *)", "6 fields separated by one space"),
+        ("cron(0 0 1 13 ? *)", "month 13 is outside 1-12"),
+        ("cron(0 ² 1 * ? *)", "hours '²' is not understood"),
+        ("cron(0/ 0 1 * ? *)", "step '' is not a number"),
+        ("rate(9999 days)", "longer than a year"),
+    ],
+)
+def test_schedule_that_eventbridge_or_the_local_runtime_would_refuse_is_named(expr, problem):
+    data = _valid()
+    data["schedules"]["reconcile"] = expr
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "test.yaml")
+    assert f"schedules.reconcile: {expr!r}" in str(err.value)
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize("expr", ["cron(0 12 ? * MON-FRI *)", "cron(*/15 8-17 1,15 JAN-JUN ? 2027)"])
+def test_cron_that_validates_is_one_the_local_runtime_fires(expr):
+    from local import schedules
+
+    data = _valid()
+    data["schedules"]["reconcile"] = expr
+    assert parse_config(data, "test.yaml").schedules.reconcile == expr
+    assert isinstance(schedules.parse(expr), schedules.Cron)
+
+
+def test_flow_with_no_erp_application_is_named():
+    data = _valid()
+    data["erp"]["applications"]["orders"]["flows"] = ["stock", "prices"]
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "test.yaml")
+    assert "no application serves flow 'orders', which order_sync calls the ERP for" in str(err.value)
+
+
+def test_infinite_number_is_named():
+    data = _valid()
+    data["endpoints"]["oro"]["timeout_seconds"] = float("inf")
+    with pytest.raises(ConfigError, match="endpoints.oro.timeout_seconds: Input should be a finite number"):
+        parse_config(data, "test.yaml")
+
+
+def _text_with(insert_after: str, extra: str) -> str:
+    text = EXAMPLE.read_text()
+    assert insert_after in text
+    return text.replace(insert_after, insert_after + extra, 1)
+
+
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        (
+            "dup.yaml",
+            _text_with("  default_location: Main Warehouse\n", "  default_location: Sydney DC\n"),
+            "not valid YAML: duplicate key 'default_location'",
+        ),
+        (
+            "dup.json",
+            '{"service_name": "a", "service_name": "b"}',
+            "not valid JSON: duplicate key 'service_name'",
+        ),
+        ("latin1.yaml", "service_name: caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 17 is 0xe9)"),
+        ("binary.yaml", bytes(range(256)), "not UTF-8 text"),
+        ("deep.yaml", "a: " + "[" * 50_000 + "]" * 50_000, "not valid YAML: nested too deeply"),
+        ("deep.json", '{"a": ' + "[" * 50_000 + "]" * 50_000 + "}", "not valid JSON: nested too deeply"),
+        ("huge.yaml", "service_name: " + "9" * 5000, "not valid YAML: Exceeds the limit (4300 digits)"),
+        (
+            "huge.json",
+            '{"service_name": ' + "9" * 5000 + "}",
+            "not valid JSON: Exceeds the limit (4300 digits)",
+        ),
+    ],
+)
+def test_unreadable_file_is_a_named_error_not_a_traceback(tmp_path, name, content, problem):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert problem in str(err.value)
+
+
+def test_yaml_merge_key_may_be_overridden_without_a_duplicate_error(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        _text_with(
+            "  default_location: Main Warehouse\n",
+            "  charges:\n    shipping: &freight {product: Freight, tax_rule: Tax on Sales}\n"
+            "    rounding:\n      <<: *freight\n      product: Rounding\n",
+        ).replace(
+            "  charges:                                 # order-level amounts, each an ERP service product\n"
+            "    shipping: {product: Freight, tax_rule: Tax on Sales}\n"
+            "    rounding: {product: Rounding, tax_rule: Tax Exempt}   # keeps totals exact when a price needs > 4 decimals\n",
+            "",
+        )
+    )
+    cfg = load_config(path)
+    assert cfg.erp.charges.rounding is not None
+    assert (cfg.erp.charges.rounding.product, cfg.erp.charges.rounding.tax_rule) == (
+        "Rounding",
+        "Tax on Sales",
+    )
