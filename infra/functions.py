@@ -1,7 +1,8 @@
 """One factory for every Lambda in `shared.resources.FUNCTIONS`, with the shared defaults.
 
-Each function gets its own role with only what its spec names: its log group, its tables, the queues it
-produces to or consumes, and read access to its secrets. Resources are found through the environment
+Each function gets its own role with only what its spec names: its log group, the DynamoDB actions its
+spec lists per table (never a blanket read/write), the queues it produces to or consumes, and read access
+to its secrets. Resources are found through the environment
 variables the specs name (DESIGN §8); the config travels inside the bundle (`OROSYNC_CONFIG`).
 """
 
@@ -26,7 +27,7 @@ from infra.tables import Tables
 from shared.config import CONFIG_ENV_VAR
 from shared.errors import ConfigError
 from shared.observability import NAMESPACE, SERVICE
-from shared.resources import FUNCTIONS, QUEUES, FunctionSpec, QueueSpec, queue, table
+from shared.resources import FUNCTIONS, QUEUES, FunctionSpec, QueueSpec, TableAccess, queue, table
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL = "INFO"
@@ -111,8 +112,16 @@ class Functions(Construct):
         return env
 
     def _grant(self, spec: FunctionSpec, fn: lambda_.Function) -> None:
-        for key in spec.tables:
-            self._tables.by_key[key].grant_read_write_data(fn)
+        for access in spec.table_access:
+            ddb_table = self._tables.by_key[access.key]
+            resources = [ddb_table.table_arn]
+            if _queries_indexes(access):
+                resources.append(f"{ddb_table.table_arn}/index/*")
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=[f"dynamodb:{action}" for action in access.actions], resources=resources
+                )
+            )
         for key in spec.queues_produced:
             self._queues.by_key[key].grant_send_messages(fn)
         for key in spec.secrets:
@@ -144,8 +153,9 @@ class Functions(Construct):
             "(the Service Authorization Reference lists none), so Tracing.ACTIVE needs Resource '*'.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        for key in spec.tables:
-            if table(key).indexes:
+        for access in spec.table_access:
+            if _queries_indexes(access):
+                key = access.key
                 cfn_table = cast(CfnElement, self._tables.by_key[key].node.default_child)
                 acknowledge(
                     role,
@@ -161,6 +171,11 @@ class Functions(Construct):
                 "dead-letter queue through its redrive policy, and that queue is alarmed.",
                 "Serverless-LambdaEventSourceMappingDestination",
             )
+
+
+def _queries_indexes(access: TableAccess) -> bool:
+    """A function that may Query a table with indexes may query them too (`<table arn>/index/*`)."""
+    return "Query" in access.actions and bool(table(access.key).indexes)
 
 
 def _no_async_dlq_reason(spec: FunctionSpec, consumed: list[QueueSpec]) -> str:

@@ -6,7 +6,7 @@ operations topic. The other teams' topics carry the named exceptions they own (D
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -41,7 +41,22 @@ class Monitoring(Construct):
         # A customer-managed key, because CloudWatch alarms cannot publish to a topic encrypted with the
         # AWS-managed SNS key (its policy cannot be extended to cloudwatch.amazonaws.com).
         key = kms.Key(self, "AlertsKey", description="orosync alert topics", enable_key_rotation=True)
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # Only on behalf of this account's alarms in this region (no confused deputy): CloudWatch's requests
+        # carry aws:SourceAccount and the alarm's ARN as aws:SourceArn.
+        stack = Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                    },
+                },
+            )
+        )
 
         self.topics: dict[Team, sns.Topic] = {}
         for team, owner in config.owners.items():

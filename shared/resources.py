@@ -57,6 +57,19 @@ class ScheduleSpec:
 
 
 @dataclass(frozen=True)
+class TableAccess:
+    """One table a function uses and the DynamoDB actions (IAM names, e.g. "GetItem") its code calls on it.
+
+    Least privilege: the role is granted exactly these. tests/unit/test_function_permissions.py derives the
+    actions from the code (the StateStore and RateBudget methods each function's flows call) and fails when
+    a function would call one it is not granted.
+    """
+
+    key: str  # TableSpec.key
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     name: str  # also the folder under functions/
     description: str
@@ -64,10 +77,16 @@ class FunctionSpec:
     memory_mb: int = 256
     routes: tuple[RouteSpec, ...] = ()
     schedule: ScheduleSpec | None = None
-    # logical keys of the tables and queues the function uses (for env vars and IAM grants)
-    tables: tuple[str, ...] = ()
+    # the tables it uses, with the actions it needs on each, and the queues it sends to (env vars, IAM grants)
+    table_access: tuple[TableAccess, ...] = ()
     queues_produced: tuple[str, ...] = ()
     secrets: tuple[str, ...] = field(default=())  # config keys under `secrets` the function reads
+    # ERP flows it calls Cin7 for (`Runtime.erp(flow)`): each must be served by an `erp.applications` entry.
+    erp_flows: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(access.key for access in self.table_access)
 
     @property
     def handler(self) -> str:
@@ -104,7 +123,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Verifies, validates and enqueues OroCommerce webhooks; answers 202.",
         timeout_seconds=10,
         routes=(RouteSpec("POST", "/webhooks/oro"),),
-        tables=("state",),
+        # The intake claim: put, then marked enqueued (or released when the enqueue failed).
+        table_access=(TableAccess("state", ("PutItem", "UpdateItem")),),
         queues_produced=("orders",),
         secrets=("oro_webhook",),
     ),
@@ -113,7 +133,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Polls OroCommerce orders updated since the watermark (with overlap) and enqueues them.",
         timeout_seconds=120,
         schedule=ScheduleSpec(key="order_poll", default_expression="rate(5 minutes)"),
-        tables=("state",),
+        # Intake and the watermark; the held-orders index (Query) and releases; DeleteItem drops a cached
+        # ERP customer so a credit-hold re-check reads it afresh.
+        table_access=(TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")),),
         queues_produced=("orders",),
         secrets=("oro_client",),
     ),
@@ -121,10 +143,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="order_sync",
         description="Creates each confirmed OroCommerce order once in the ERP, or holds it with a reason.",
         timeout_seconds=60,
-        tables=("state", "rate_budget"),
+        table_access=(
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem")),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
         # It sends a throttled message back to its own queue with a delay (DESIGN §7).
         queues_produced=("orders",),
         secrets=("oro_client", "cin7_orders"),
+        erp_flows=("orders",),
     ),
 )
 

@@ -8,7 +8,7 @@ from aws_cdk.assertions import Template
 
 from shared.config import CONFIG_ENV_VAR, load_config
 from shared.observability import NAMESPACE, SERVICE
-from shared.resources import FUNCTIONS, QUEUES, queue, table
+from shared.resources import FUNCTIONS, QUEUES, TABLES, function, queue, table
 from tests.infrastructure.conftest import EXAMPLE_CONFIG, function_id, only
 
 
@@ -112,3 +112,68 @@ def test_secrets_are_created_for_every_configured_name_when_synthesized(template
     only(
         template.find_resources("AWS::SecretsManager::Secret", {"Properties": {"Name": secrets.oro_webhook}})
     )
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    return statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+
+
+def _table_ids(template: Template) -> dict[str, str]:
+    """Table spec key -> logical id, matched by each spec's key schema (no two specs share one)."""
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    ids = {}
+    for spec in TABLES:
+        keys = [spec.partition_key, *([spec.sort_key] if spec.sort_key else [])]
+        (ids[spec.key],) = [
+            tid
+            for tid, t in tables.items()
+            if [k["AttributeName"] for k in t["Properties"]["KeySchema"]] == keys
+        ]
+    return ids
+
+
+def _dynamodb_grants(template: Template, handler: str) -> dict[str, set[str]]:
+    """Table logical id -> the DynamoDB actions the function's role may take on it (or its indexes)."""
+    role_id = _props(template, handler)["Role"]["Fn::GetAtt"][0]
+    grants: dict[str, set[str]] = {}
+    for s in _policy_statements(template, role_id):
+        actions = {a for a in _actions(s) if a.startswith("dynamodb:")}
+        if not actions:
+            continue
+        assert s["Effect"] == "Allow" and "Condition" not in s
+        for r in _resources(s):
+            # {"Fn::GetAtt": [Table, "Arn"]} or {"Fn::Join": ["", [{"Fn::GetAtt": [Table, "Arn"]}, "/index/*"]]}
+            ref = r["Fn::GetAtt"] if "Fn::GetAtt" in r else r["Fn::Join"][1][0]["Fn::GetAtt"]
+            grants.setdefault(ref[0], set()).update(actions)
+    return grants
+
+
+def test_function_role_may_take_exactly_the_dynamodb_actions_its_spec_lists(template: Template) -> None:
+    table_ids = _table_ids(template)
+    for spec in FUNCTIONS:
+        expected = {
+            table_ids[a.key]: {f"dynamodb:{action}" for action in a.actions} for a in spec.table_access
+        }
+        assert _dynamodb_grants(template, spec.handler) == expected, spec.name
+
+
+def test_webhook_may_not_scan_delete_or_batch_write_the_state_table(template: Template) -> None:
+    grants = _dynamodb_grants(template, function("webhook_ingest").handler)
+    assert grants == {_table_ids(template)["state"]: {"dynamodb:PutItem", "dynamodb:UpdateItem"}}
+
+
+def test_only_a_function_that_queries_may_read_the_indexes(template: Template) -> None:
+    for spec in FUNCTIONS:
+        role_id = _props(template, spec.handler)["Role"]["Fn::GetAtt"][0]
+        index_grants = [
+            s
+            for s in _policy_statements(template, role_id)
+            for r in _resources(s)
+            if isinstance(r, dict) and "/index/*" in str(r)
+        ]
+        queries = any("Query" in a.actions for a in spec.table_access)
+        assert bool(index_grants) == queries, spec.name

@@ -104,3 +104,33 @@ def test_every_queue_denies_requests_when_transport_is_not_tls(template: Templat
 def test_every_queue_is_encrypted_with_kms_when_synthesized(template: Template) -> None:
     for qid, q in _queues(template).items():
         assert q["Properties"].get("KmsMasterKeyId"), f"{qid} is not encrypted with KMS"
+
+
+def test_alerts_key_lets_cloudwatch_use_it_only_for_this_accounts_alarms(template: Template) -> None:
+    _, key = only(template.find_resources("AWS::KMS::Key"))
+    statements = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert len(statements) == 1
+    (statement,) = statements
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    conditions = statement["Condition"]
+    assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert conditions["ArnLike"] == {
+        "aws:SourceArn": {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudwatch:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":alarm:*",
+                ],
+            ]
+        }
+    }

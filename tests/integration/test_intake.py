@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
 from local.provision import provision
 from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.aws.state import StateStore
+from shared.errors import Transient
 from shared.flows.intake import STALE_CLAIM_SECONDS, enqueue_order_version, fingerprint, order_entity
 
 
@@ -53,3 +55,22 @@ def test_a_claim_left_by_a_run_that_died_before_enqueueing_is_taken_again_once_s
     assert arrive(STALE_CLAIM_SECONDS + 2) is False  # and only once
     assert _depth(queue) == 1
     assert STALE_CLAIM_SECONDS < 10 * 60  # shorter than the example config's poll overlap
+
+
+def test_a_claim_whose_enqueue_failed_is_released_so_the_senders_retry_is_taken_in(aws):
+    store, queue = _world()
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    gone = SqsQueue(queue.url.rsplit("/", 1)[0] + "/no-such-queue")
+
+    def arrive(q: SqsQueue) -> bool:
+        return enqueue_order_version(
+            store, q, now, order_id="43", version="2026-12-01T08:59:59Z", source="webhook", status="open"
+        )
+
+    with pytest.raises(Transient, match="sqs send failed"):
+        arrive(gone)
+    assert store.intake_records(order_entity("43")) == []  # released: it was never taken in
+    assert arrive(queue) is True  # the retry, at once, not only once the claim is stale
+    assert arrive(queue) is False
+    assert _depth(queue) == 1
+    assert [r["state"] for r in store.intake_records(order_entity("43"))] == ["enqueued"]

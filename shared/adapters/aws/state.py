@@ -124,9 +124,12 @@ class StateStore:
                     "claimed_at": _iso(now),
                     "expires_at": self._expires(now),
                 },
-                ConditionExpression="attribute_not_exists(pk) OR (st = :claimed AND claimed_at < :stale)",
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR st = :released OR (st = :claimed AND claimed_at < :stale)"
+                ),
                 ExpressionAttributeValues={
                     ":claimed": "claimed",
+                    ":released": "released",
                     ":stale": _iso(now - timedelta(seconds=stale_after_seconds)),
                 },
             )
@@ -159,11 +162,18 @@ class StateStore:
                 "message_id": i.get("message_id"),
             }
             for i in items
+            if i.get("st") != "released"  # its enqueue failed: it was never taken in
         ]
 
     def release_intake(self, entity: str, version: str) -> None:
-        """Undo a claim whose enqueue failed, so the sender's retry is not mistaken for a duplicate."""
-        self._call(self._table.delete_item, Key={"pk": f"intake#{entity}", "sk": version})
+        """Undo a claim whose enqueue failed, so the sender's retry is not mistaken for a duplicate. Marked
+        released rather than deleted: intake's functions need no DeleteItem on the state table."""
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"intake#{entity}", "sk": version},
+            UpdateExpression="SET st = :released",
+            ExpressionAttributeValues={":released": "released"},
+        )
 
     # -- order progress -------------------------------------------------------------------------------
     def get_order(self, order_id: str) -> OrderState:
