@@ -98,7 +98,7 @@ class Secrets(_Strict):
     """Names of Secrets Manager entries. Each holds a JSON object (shape given per field)."""
 
     oro_client: str = "orosync/oro-client"  # {"client_id": ..., "client_secret": ...}
-    oro_webhook: str = "orosync/oro-webhook"  # {"secret": ...}
+    oro_webhook: str = "orosync/oro-webhook"  # {"secret": ...} (+ "previous_secret" while rotating)
     cin7_orders: str = "orosync/cin7-orders"  # {"account_id": ..., "application_key": ...}
     cin7_bulk: str | None = None  # a second API application for bulk flows (DESIGN §7)
     max_age_seconds: int = Field(default=300, ge=0, le=86400)  # how long a read secret is reused

@@ -35,8 +35,12 @@ def oro_webhook() -> Response:
     event = app.current_event
     raw = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
     rt = Runtime.get()
-    secret = rt.secret("oro_webhook", "secret")["secret"]
-    if not signature_valid(raw, event.headers.get("Webhook-Signature"), secret):
+    # During a rotation the entry also holds the outgoing `previous_secret`: both sign valid deliveries
+    # until the operator removes it (docs/operations.md, "Rotating the secrets").
+    held = rt.secret("oro_webhook", "secret")
+    secrets = [held["secret"], *([held["previous_secret"]] if held.get("previous_secret") else [])]
+    signature = event.headers.get("Webhook-Signature")
+    if not any(signature_valid(raw, signature, secret) for secret in secrets):
         raise Unauthorised("missing or invalid Webhook-Signature")
     order_event = parse_order_event(raw)
     if order_event is None:

@@ -177,3 +177,19 @@ def test_only_a_function_that_queries_may_read_the_indexes(template: Template) -
         ]
         queries = any("Query" in a.actions for a in spec.table_access)
         assert bool(index_grants) == queries, spec.name
+
+
+def test_secret_rotation_acknowledgement_cites_a_procedure_for_every_secret() -> None:
+    from infra.secrets import ROTATION_REASON, ROTATION_SECTION
+    from shared.config import Secrets
+
+    guide = (EXAMPLE_CONFIG.parents[1] / "docs" / "operations.md").read_text()
+    assert ROTATION_SECTION in ROTATION_REASON
+    heading = f"## {ROTATION_SECTION}\n"
+    assert heading in guide
+    section = guide.split(heading, 1)[1].split("\n## ", 1)[0]
+    keys = [k for k, f in Secrets.model_fields.items() if f.annotation in (str, str | None)]
+    assert keys == ["oro_client", "oro_webhook", "cin7_orders", "cin7_bulk"]
+    for key in keys:
+        assert f"`{key}`" in section, key
+    assert "previous_secret" in section

@@ -163,3 +163,15 @@ def test_webhook_answers_503_so_the_sender_retries_when_the_secret_is_unreadable
     resp = _post(rt, raw, _sign(raw))
     assert resp.status_code == 503
     assert SECRET not in resp.text
+
+
+def test_webhook_signed_with_either_secret_is_taken_in_during_a_rotation(ingest):
+    rt, queue_url = ingest
+    put_secrets({"orosync/oro-webhook": {"secret": "whsec-new-9876543210", "previous_secret": SECRET}})
+    Runtime.reset()  # the cached secret is dropped, as after `secrets.max_age_seconds`
+    old, new, other = _delivery("2001"), _delivery("2002"), _delivery("2003")
+
+    assert _post(rt, old, _sign(old, SECRET)).status_code == 202
+    assert _post(rt, new, _sign(new, "whsec-new-9876543210")).status_code == 202
+    assert _post(rt, other, _sign(other, "whsec-someone-else")).status_code == 401
+    assert sorted(m["order_id"] for m in _drain(queue_url)) == ["2001", "2002"]
