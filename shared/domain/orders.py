@@ -25,6 +25,14 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class StorefrontCustomer:
+    id: str
+    name: str
+    parent_id: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class StorefrontOrder:
     id: str
     identifier: str
@@ -44,6 +52,11 @@ class StorefrontOrder:
     sub_order_ids: tuple[str, ...] = ()
     source_type: str | None = None  # e.g. "quotes", "shoppinglists"
     ship_until: str | None = None
+    # The ordering account and the ancestors the storefront sent with the order, nearest first (the walk
+    # to the billing parent reads the rest): as they are now, never as an earlier order saw them.
+    customers: tuple[StorefrontCustomer, ...] = ()
+    # The status an external workflow (approval) set beside the internal one, e.g. "wait_for_approval".
+    external_status: str | None = None
 
     @property
     def version(self) -> str:
@@ -76,14 +89,6 @@ class OrderVersion:
     @property
     def version(self) -> str:
         return self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class StorefrontCustomer:
-    id: str
-    name: str
-    parent_id: str | None = None
-    external_id: str | None = None
 
 
 @dataclass(frozen=True)

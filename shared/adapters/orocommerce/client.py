@@ -59,6 +59,9 @@ T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
+# How many ancestors of the order's customer come with the order (`include=customer.parent.parent...`): a
+# deeper billing parent costs one customer read per level beyond these.
+CUSTOMER_ANCESTORS_INCLUDED = 3
 
 
 def oro_time(moment: datetime) -> str:
@@ -576,9 +579,14 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = ("lineItems", "customer", "lineItems.product.taxCode"),
+        include: Iterable[str] = (
+            "lineItems",
+            "lineItems.product.taxCode",
+            f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
+        ),
     ) -> OroOrder:
-        """The order with its lines, customer and each line's product tax code, in one request."""
+        """The order with its lines, each line's product tax code, its customer and that customer's nearest
+        ancestors (the billing parent is usually among them), in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 

@@ -240,6 +240,8 @@ class OroOrder(_Wire):
     # Filled only when the document included them (`include=lineItems,customer`).
     line_items: list[OroOrderLine] = Field(default_factory=list)
     customer: OroCustomer | None = None
+    # The customer and the ancestors the document included (`customer.parent.parent...`), nearest first.
+    customer_chain: list[OroCustomer] = Field(default_factory=list)
 
     @property
     def lines_included(self) -> bool:
@@ -250,6 +252,11 @@ class OroOrder(_Wire):
         included = included or Included()
         lines = [included.get(ref) for ref in r.many("lineItems")]
         customer_res = included.get(r.one("customer"))
+        chain: list[OroCustomer] = []
+        current = customer_res
+        while current is not None and all(c.id != current.id for c in chain):
+            chain.append(OroCustomer.from_resource(current))
+            current = included.get(current.one("parent"))
         source = r.one("source")
         return cls(
             id=r.id or "",
@@ -281,6 +288,7 @@ class OroOrder(_Wire):
             shipping_tracking_ids=r.many_ids("shippingTrackings"),
             line_items=[OroOrderLine.from_resource(x, included) for x in lines if x is not None],
             customer=OroCustomer.from_resource(customer_res) if customer_res else None,
+            customer_chain=chain,
         )
 
 

@@ -63,6 +63,8 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
         sub_order_ids=tuple(order.sub_order_ids),
         source_type=order.source_type,
         ship_until=order.ship_until,
+        external_status=order.status,
+        customers=tuple(to_storefront_customer(c) for c in order.customer_chain),
     )
 
 
