@@ -576,9 +576,16 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = ("lineItems", "customer", "lineItems.product.taxCode"),
+        include: Iterable[str] = (
+            "lineItems",
+            "customer",
+            "lineItems.product.taxCode",
+            "lineItems.product.primaryUnitPrecision",
+            "lineItems.product.unitPrecisions",
+        ),
     ) -> OroOrder:
-        """The order with its lines, customer and each line's product tax code, in one request."""
+        """The order with its lines, customer, and each line's product tax code and unit precisions
+        (primary unit, conversion rates), in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 
