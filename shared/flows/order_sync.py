@@ -164,7 +164,14 @@ class OrderSync:
         except Permanent as err:
             if err.system == "state":
                 raise
-            return self._hold(order, [Hold("ERP_REJECTED", str(err))])
+            detail = str(err)
+            # Lines refused after the header was created: the empty header stays recorded at
+            # `lines_pending`, so the next run (a release, a change in Oro) adds the lines to it, and a
+            # cancel voids it. Say so, so no one deletes it or makes a second by hand.
+            kept = self.store.get_order(order.id)
+            if kept.step == "lines_pending" and kept.sale_id:
+                detail += f" (ERP sale {kept.sale_id} has no lines yet: the next run adds them to it)"
+            return self._hold(order, [Hold("ERP_REJECTED", detail)])
         if draft.authorise and erp_status == "DRAFT":
             # An earlier attempt's lines were adopted as DRAFT (the order was pending then, or its customer
             # on hold), and the order is to be authorised now: authorise the adopted sale, exactly once.
