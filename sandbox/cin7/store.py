@@ -574,7 +574,9 @@ class Store:
             customer = self._price_customer({"CustomerID": query.get("CustomerID")}, "CustomerID")
             product = self._product(query.get("ProductID"), None, "ProductID")
             before = len(customer["ProductPrices"])
-            customer["ProductPrices"] = [p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]]
+            customer["ProductPrices"] = [
+                p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]
+            ]
             if len(customer["ProductPrices"]) == before:
                 raise bad(f"Customer '{customer['Name']}' has no custom price for '{product['SKU']}'.")
             customer["LastModifiedOn"] = now_utc()
