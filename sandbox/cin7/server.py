@@ -53,6 +53,14 @@ def _routes(store: Store) -> dict[str, tuple[str, dict[str, Handler]]]:
             "/product",
             {"GET": store.product_get, "POST": store.product_post, "PUT": store.product_put},
         ),
+        "/custom-prices": (
+            "/custom-prices",
+            {
+                "POST": store.custom_prices_post,
+                "PUT": store.custom_prices_post,
+                "DELETE": store.custom_prices_delete,
+            },
+        ),
         "/ref/pricetier": ("/ref/priceTier", {"GET": store.price_tier_get}),
         "/ref/tax": ("/ref/tax", {"GET": store.tax_get, "POST": store.tax_post}),
         "/ref/location": ("/ref/location", {"GET": store.location_get, "POST": store.location_post}),

@@ -60,12 +60,23 @@ _TYPES = (
         "`units.<SKU>.<unit>` in the config and deploy; held orders are released automatically.",
     ),
     ExceptionType(
+        "UOM_MISMATCH",
+        Owner.OPERATIONS,
+        True,
+        "the order passes on its next run (after the mapping or the Oro unit is corrected and the order released)",
+        "An order line's unit mapping disagrees with Oro: it sends the unit as the same ERP SKU as the product's "
+        "primary unit, but its factor is not Oro's conversionRate for the unit (times the primary unit's "
+        "factor), or it turns the line's quantity into one the ERP cannot hold (more than 4 decimals). Correct "
+        "`units.<SKU>.<unit>` in the config or the unit in Oro, then release the order with `orosync orders "
+        "release`. A unit mapped to an ERP product of its own (a case SKU, factor 1) is not compared.",
+    ),
+    ExceptionType(
         "PRICE_MISMATCH",
         Owner.FINANCE,
         True,
         "finance releases the order (accepting the storefront price) or the prices agree",
-        "In `erp` pricing mode a line's price differs from the customer's ERP tier beyond tolerance. Fix the "
-        "price list, or release with `orosync orders release ORDER --accept-storefront-price`.",
+        "In `erp` pricing mode a line's price differs from what the ERP charges the customer (its own price for "
+        "the product, else its tier's price less its discount) beyond tolerance. Fix the price list, or release with `orosync orders release ORDER --accept-storefront-price`.",
     ),
     ExceptionType(
         "PRICE_DRIFT",

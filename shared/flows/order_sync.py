@@ -19,15 +19,33 @@ from decimal import Decimal
 from shared.adapters.aws.state import OrderState, StateStore
 from shared.config import Config, OrderAction, PricingAuthority
 from shared.domain.gating import gate
-from shared.domain.orders import ErpCustomer, SaleCharge, SaleDraft, SaleLine, StorefrontOrder
-from shared.domain.pricing import PriceComparison, compare_price
-from shared.domain.totals import money, price_lines
-from shared.domain.units import ConvertedLine, UnitRule, convert
+from shared.domain.orders import (
+    ErpCustomer,
+    OrderLine,
+    SaleCharge,
+    SaleDraft,
+    SaleLine,
+    StorefrontOrder,
+)
+from shared.domain.pricing import PriceComparison, compare_price, customer_price
+from shared.domain.totals import erp_amount, merge_lines, money, price_lines
+from shared.domain.units import (
+    ConvertedLine,
+    UnitRule,
+    convert,
+    erp_quantity_problem,
+    implied_factor,
+)
 from shared.errors import AlreadyFulfilled, NotFound, Permanent
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
 CACHE_SECONDS = 900
+
+
+def _plain(value: Decimal | None) -> str:
+    """`12` for 12.0000, `0.5` for 0.50: a quantity or factor as a person writes it."""
+    return "?" if value is None else f"{value.normalize():f}"
 
 
 def customer_cache_key(erp_customer_id: str) -> str:
@@ -153,7 +171,14 @@ class OrderSync:
         except Permanent as err:
             if err.system == "state":
                 raise
-            return self._hold(order, [Hold("ERP_REJECTED", str(err))])
+            detail = str(err)
+            # Lines refused after the header was created: the empty header stays recorded at
+            # `lines_pending`, so the next run (a release, a change in Oro) adds the lines to it, and a
+            # cancel voids it. Say so, so no one deletes it or makes a second by hand.
+            kept = self.store.get_order(order.id)
+            if kept.step == "lines_pending" and kept.sale_id:
+                detail += f" (ERP sale {kept.sale_id} has no lines yet: the next run adds them to it)"
+            return self._hold(order, [Hold("ERP_REJECTED", detail)])
         if draft.authorise and erp_status == "DRAFT":
             # An earlier attempt's lines were adopted as DRAFT (the order was pending then, or its customer
             # on hold), and the order is to be authorised now: bind the adopted DRAFT, then re-send it.
@@ -466,47 +491,16 @@ class OrderSync:
         comparisons: list[PriceComparison] = []
         price_accepted = state.price_accepted_version == order.version
         for line in order.lines:
-            mapping = self.config.unit_mapping(line.sku, line.unit)
-            if mapping is None:
-                holds.append(Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping"))
+            checked = self._line(line, customer, rates, price_accepted)
+            if isinstance(checked, Hold):
+                holds.append(checked)
                 continue
-            rule_name = self._tax_rule(line.tax_code)
-            if rule_name is None or rule_name not in rates:
-                holds.append(
-                    Hold(
-                        "TAX_MISMATCH", f"line {line.line_id}: tax code {line.tax_code!r} has no ERP tax rule"
-                    )
-                )
-                continue
-            c = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
-            erp_prices = self._erp_prices(c.erp_sku)
-            if erp_prices is None:
-                holds.append(
-                    Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
-                )
-                continue
-            blocking = self.config.pricing.authority is PricingAuthority.ERP
-            if customer is not None and customer.price_tier and customer.price_tier in erp_prices:
-                comparison = compare_price(
-                    c.erp_sku,
-                    customer.price_tier,
-                    c.unit_price,
-                    erp_prices[customer.price_tier],
-                    self.config.pricing.tolerance,
-                )
+            c, rule_name, comparison = checked
+            if comparison is not None:
                 comparisons.append(comparison)
+                blocking = self.config.pricing.authority is PricingAuthority.ERP
                 if blocking and not comparison.within_tolerance and not price_accepted:
                     holds.append(Hold("PRICE_MISMATCH", comparison.describe()))
-            elif customer is not None and blocking and not price_accepted:
-                # The ERP is the price authority but holds no price to check this line against: unchecked
-                # is not agreed.
-                tier = customer.price_tier or "(none)"
-                holds.append(
-                    Hold(
-                        "PRICE_MISMATCH",
-                        f"{c.erp_sku}: no ERP price in tier {tier!r} to check the storefront's against",
-                    )
-                )
             converted.append((c, rule_name, line.name))
         if holds or customer is None:
             return holds
@@ -527,6 +521,77 @@ class OrderSync:
         )
         return Prepared(draft, customer, comparisons)
 
+    def _line(
+        self,
+        line: OrderLine,
+        customer: ErpCustomer | None,
+        rates: Mapping[str, Decimal],
+        price_accepted: bool,
+    ) -> tuple[ConvertedLine, str, PriceComparison | None] | Hold:
+        """One storefront line in ERP terms (SKU, quantity, price per ERP unit, tax rule) and its price
+        comparison, or the reason it cannot be sent. Everything the ERP would refuse of a line is refused
+        here, before the sale header is created (a refusal after it would leave an empty sale behind)."""
+        mapping = self.config.unit_mapping(line.sku, line.unit)
+        if mapping is None:
+            return Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping")
+        rule = UnitRule(mapping.erp_sku, mapping.factor)
+        primary = self.config.unit_mapping(line.sku, line.primary_unit) if line.primary_unit else None
+        expected = implied_factor(
+            rule, UnitRule(primary.erp_sku, primary.factor) if primary else None, line.unit_rate
+        )
+        if expected is not None and expected != rule.factor:
+            return Hold(
+                "UOM_MISMATCH",
+                f"{line.sku} in unit {line.unit!r}: the mapping sends {_plain(rule.factor)} × {rule.erp_sku}, "
+                f"but the storefront's conversion rate ({_plain(line.unit_rate)} {line.primary_unit} a "
+                f"{line.unit}) makes it {_plain(expected)} × {rule.erp_sku}",
+            )
+        rule_name = self._tax_rule(line.tax_code)
+        if rule_name is None or rule_name not in rates:
+            return Hold(
+                "TAX_MISMATCH", f"line {line.line_id}: tax code {line.tax_code!r} has no ERP tax rule"
+            )
+        c = convert(line.quantity, line.unit_price, rule)
+        own = erp_quantity_problem(line.quantity)
+        if own is not None:  # the storefront's own quantity
+            return Hold("ORDER_INVALID", f"line {line.line_id} ({line.sku} {line.unit}): {own}")
+        problem = erp_quantity_problem(c.quantity)
+        if problem is not None:  # the mapping's factor made it so
+            return Hold(
+                "UOM_MISMATCH",
+                f"line {line.line_id}: {_plain(line.quantity)} {line.unit} of {line.sku} × "
+                f"{_plain(rule.factor)} is {c.erp_sku} {problem}",
+            )
+        erp_prices = self._erp_prices(c.erp_sku)
+        if erp_prices is None:
+            return Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
+        if customer is None:
+            return c, rule_name, None
+        blocking = self.config.pricing.authority is PricingAuthority.ERP
+        if blocking:
+            # what the ERP would charge this customer: its own price, or its tier less its discount
+            erp_price = customer_price(c.erp_sku, customer, erp_prices)
+        elif customer.price_tier and customer.price_tier in erp_prices:
+            erp_price = (customer.price_tier, erp_prices[customer.price_tier])
+        else:
+            erp_price = None
+        if erp_price is not None:
+            basis, price = erp_price
+            return (
+                c,
+                rule_name,
+                compare_price(c.erp_sku, basis, c.unit_price, price, self.config.pricing.tolerance),
+            )
+        if blocking and not price_accepted:
+            # The ERP is the price authority but holds no price to check this line against: unchecked is
+            # not agreed.
+            tier = customer.price_tier or "(none)"
+            return Hold(
+                "PRICE_MISMATCH",
+                f"{c.erp_sku}: no ERP price in tier {tier!r} to check the storefront's against",
+            )
+        return c, rule_name, None
+
     def _money(
         self,
         order: StorefrontOrder,
@@ -536,32 +601,54 @@ class OrderSync:
         """The storefront's money, exactly, as ERP lines and charges (shared/domain/totals.py): the order
         discount taken off the line prices, prices per ERP unit rounded down to 4 decimals, the remainder
         and the shipping as charges. The storefront's own subtotal must agree with its lines."""
-        line_sum = sum((c.line_total for c, _, _ in converted), Decimal(0))
-        if order.subtotal is not None and money(order.subtotal) != line_sum:
+        # the storefront keeps line totals and its subtotal to 4 decimals: compared as it keeps them
+        line_sum = erp_amount(sum((c.line_total for c, _, _ in converted), Decimal(0)))
+        if order.subtotal is not None and erp_amount(order.subtotal) != line_sum:
             return [
                 Hold(
                     "ORDER_INVALID",
-                    f"storefront subtotal {money(order.subtotal)} differs from its lines' total {line_sum} "
-                    "(bundled or kit prices?)",
+                    f"storefront subtotal {erp_amount(order.subtotal)} differs from its lines' total "
+                    f"{line_sum} (bundled or kit prices?)",
                 )
             ]
+        # One ERP line per ERP SKU (the ERP refuses a SKU twice in a sale): eaches and cases of one product
+        # are merged; each storefront line was price-checked on its own before.
+        merged = merge_lines([(c.erp_sku, c.quantity, c.line_total) for c, _, _ in converted])
+        sources: dict[str, list[tuple[str, str]]] = {}  # ERP SKU -> (tax rule, name) of its storefront lines
+        for c, rule_name, name in converted:
+            sources.setdefault(c.erp_sku, []).append((rule_name, name))
+        mixed = [sku for sku, src in sources.items() if len({r for r, _ in src}) > 1]
+        if mixed:
+            return [
+                Hold(
+                    "TAX_MISMATCH",
+                    f"{sku}: its storefront lines carry different tax rules, one ERP line can't",
+                )
+                for sku in mixed
+            ]
         try:
-            priced = price_lines([(c.quantity, c.line_total) for c, _, _ in converted], order.discount_total)
+            priced = price_lines([(q, total) for _, q, total in merged], order.discount_total)
         except ValueError as err:
             return [Hold("ORDER_INVALID", f"order discount {order.discount_total}: {err}")]
         lines = []
-        for (c, rule_name, name), p in zip(converted, priced, strict=True):
+        for (sku, quantity, _), p in zip(merged, priced, strict=True):
+            rule_name, name = sources[sku][0]
             tax = money(p.net * rates[rule_name] / Decimal(100))
+            notes = []
+            if len(sources[sku]) > 1:
+                notes.append(f"{len(sources[sku])} storefront lines merged")
+            if p.discount:
+                notes.append(f"storefront discount {p.discount} in the price")
             lines.append(
                 SaleLine(
-                    sku=c.erp_sku,
+                    sku=sku,
                     name=name,
-                    quantity=c.quantity,
+                    quantity=quantity,
                     price=p.price,
                     tax_rule=rule_name,
                     tax=tax,
                     total=p.erp_net + tax,
-                    comment=f"storefront discount {p.discount} in the price" if p.discount else None,
+                    comment="; ".join(notes) or None,
                 )
             )
         charges: list[SaleCharge] = []
@@ -645,11 +732,11 @@ class OrderSync:
         now = self.clock.now()
         cached = self.store.get_cached(customer_cache_key(erp_customer_id), now)
         if cached is not None:
-            return ErpCustomer(**cached) if cached else None
+            return ErpCustomer.from_record(cached) if cached else None
         customer = self.erp.get_customer(erp_customer_id)
         self.store.put_cached(
             customer_cache_key(erp_customer_id),
-            customer.__dict__ if customer else {},
+            customer.as_record() if customer else {},
             now,
             CACHE_SECONDS,
         )

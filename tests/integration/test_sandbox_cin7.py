@@ -415,6 +415,33 @@ def test_customer_names_are_unique_and_hierarchies_have_one_level(
     assert cin7_client.get("customer", params={"Name": "acme"}).json()["Total"] == 2  # starts-with
 
 
+def test_custom_prices_are_set_per_customer_and_answered_only_with_IncludeProductPrices(
+    cin7_client: httpx.Client, cin7_demo: dict
+) -> None:
+    acme = cin7_demo["customers"]["Acme Holdings"]
+    rows = [
+        {"CustomerID": acme, "ProductSKU": "WID-100", "Price": "11.00"},
+        {"CustomerName": "Acme Holdings", "ProductID": cin7_demo["products"]["GAD-200"], "Price": "7.10"},
+        {"CustomerID": acme, "ProductSKU": "NOPE-1", "Price": "1.00"},
+    ]
+    answer = send(cin7_client, "POST", "custom-prices", {"CustomPrices": rows})
+    # reference §1/§6: a bulk write answers 200, with what it could not apply inside `Errors`
+    assert answer.status_code == 200
+    assert [("NOPE-1" in e) for e in answer.json()["Errors"]] == [True]
+
+    def prices(**params: str) -> dict[str, Decimal]:
+        found = cin7_client.get("customer", params={"ID": acme, **params}).json()["CustomerList"][0]
+        return {p["ProductSKU"]: Decimal(str(p["Price"])) for p in found["ProductPrices"]}
+
+    assert prices() == {}
+    assert prices(IncludeProductPrices="true") == {"WID-100": Decimal("11"), "GAD-200": Decimal("7.1")}
+    gone = cin7_client.delete(
+        "custom-prices", params={"ProductID": cin7_demo["products"]["WID-100"], "CustomerID": acme}
+    )
+    assert gone.status_code == 200
+    assert prices(IncludeProductPrices="true") == {"GAD-200": Decimal("7.1")}
+
+
 def test_price_tiers_are_ten_and_products_carry_them_by_name(
     cin7_client: httpx.Client, cin7_demo: dict
 ) -> None:

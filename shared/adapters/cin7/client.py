@@ -520,7 +520,12 @@ class Cin7Client:
         yield from self._iter_models(Cin7Customer, "customer", "CustomerList", params, limit)
 
     def get_customer(self, customer_id: str) -> Cin7Customer:
-        data = self.request("GET", "customer", params={"ID": customer_id, "IncludeDeprecated": "true"})
+        """The customer with its customer-specific prices (`ProductPrices`), in one call."""
+        data = self.request(
+            "GET",
+            "customer",
+            params={"ID": customer_id, "IncludeDeprecated": "true", "IncludeProductPrices": "true"},
+        )
         for row in self._rows(data, "CustomerList", "GET /customer"):
             customer = self._model(Cin7Customer, row, "GET /customer")
             if customer.ID == customer_id:

@@ -81,7 +81,12 @@ class Cin7Erp:
         except NotFound:
             return None
         return ErpCustomer(
-            id=c.ID, name=c.Name, on_credit_hold=bool(c.IsOnCreditHold), price_tier=c.PriceTier
+            id=c.ID,
+            name=c.Name,
+            on_credit_hold=bool(c.IsOnCreditHold),
+            price_tier=c.PriceTier,
+            discount=c.Discount or Decimal(0),
+            prices={p.ProductSKU: p.Price for p in c.ProductPrices if p.ProductSKU and p.Price is not None},
         )
 
     def tax_rates(self) -> Mapping[str, Decimal]:

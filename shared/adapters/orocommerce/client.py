@@ -582,11 +582,14 @@ class OroClient:
         include: Iterable[str] = (
             "lineItems",
             "lineItems.product.taxCode",
+            "lineItems.product.primaryUnitPrecision",
+            "lineItems.product.unitPrecisions",
             f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
         ),
     ) -> OroOrder:
-        """The order with its lines, each line's product tax code, its customer and that customer's nearest
-        ancestors (the billing parent is usually among them), in one request."""
+        """The order with its lines, each line's product tax code and unit precisions (primary unit,
+        conversion rates), its customer and that customer's nearest ancestors (the billing parent is usually
+        among them), in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 

@@ -152,6 +152,10 @@ class OroOrderLine(_Wire):
     updated_at: UtcDatetime | None = None
     # The product's tax code (TaxBundle `producttaxcodes.code`), when the document included it.
     tax_code: str | None = None
+    # The product's unit precisions, when the document included them: primary units in one of this line's
+    # unit (`conversionRate`), and the primary unit.
+    unit_rate: Decimal | None = None
+    primary_unit: str | None = None
 
     @property
     def unit(self) -> str | None:
@@ -161,12 +165,22 @@ class OroOrderLine(_Wire):
     @classmethod
     def from_resource(cls, r: Resource, included: Included | None = None) -> OroOrderLine:
         tax_code = None
+        unit_rate: Decimal | None = None
+        primary_unit = None
         if included is not None:
             product = included.get(r.one("product"))
             code = included.get(product.one("taxCode")) if product is not None else None
             tax_code = code.attr("code") if code is not None else None
+            if product is not None:
+                units = OroProduct.from_resource(product, included)
+                primary_unit = units.primary_unit
+                unit_rate = units.conversion_rate(r.one_id("productUnit") or r.attr("productUnitCode") or "")
+                if unit_rate is None and primary_unit is not None:
+                    primary_unit = None  # the line's unit is not among the product's: nothing to compare
         return cls(
             tax_code=tax_code,
+            unit_rate=unit_rate,
+            primary_unit=primary_unit,
             id=r.id or "",
             product_sku=r.attr("productSku"),
             product_name=r.attr("productName"),

@@ -42,6 +42,8 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
                 quantity=li.quantity,
                 unit_price=li.value,
                 tax_code=li.tax_code,
+                unit_rate=li.unit_rate,
+                primary_unit=li.primary_unit,
             )
         )
     return StorefrontOrder(
