@@ -25,6 +25,7 @@ from shared.domain.orders import (
     SaleCharge,
     SaleDraft,
     SaleLine,
+    SaleRef,
     StorefrontOrder,
 )
 from shared.domain.pricing import PriceComparison, compare_price, customer_price
@@ -148,6 +149,7 @@ class OrderSync:
 
         if decision.action is OrderAction.IGNORE:
             if state.status != "synced":
+                self._void_empty_header(order.id, state)
                 self._close_exceptions(order.id, state, resolution="order is no longer to be synced")
                 self.store.set_order_status(
                     order.id, "ignored", self.clock.now(), reasons=[decision.reason], open_codes=[]
@@ -290,13 +292,28 @@ class OrderSync:
         self._event(order_id, "held", reasons=reasons)
         return OrderSyncResult(order_id, "held", state.sale_id, reasons)
 
+    def _erp_sale(self, order_id: str, state: OrderState) -> SaleRef | None:
+        """The order's ERP sale: the binding's, or, for a create that was started and never bound (a dead
+        worker, a lost answer, lines the ERP refused), what the ERP holds under the order's ExternalID."""
+        if state.step is None:
+            return None
+        if state.erp_status is not None and state.sale_id is not None:
+            return SaleRef(state.sale_id, True, state.erp_status)
+        found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
+        if found is not None:
+            self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        return found
+
+    def _void_empty_header(self, order_id: str, state: OrderState) -> None:
+        """A header a failed create left behind (no lines) is voided when its order will not be synced."""
+        left = self._erp_sale(order_id, state)
+        if left is not None and not left.has_lines:
+            self.erp.void_sale(left.id)
+            self._event(order_id, "empty_header_voided", sale_id=left.id)
+
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
-        if not state.sale_id and state.step is not None:
-            # A create was started but its result never recorded (a dead worker, a lost answer): look.
-            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
-            if found is not None:
-                state.sale_id = found.id
-                self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        left = self._erp_sale(order.id, state)
+        state.sale_id = left.id if left is not None else None
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
             self._close_exceptions(order.id, state, resolution="order cancelled")
@@ -347,12 +364,10 @@ class OrderSync:
         if state.status == "deleted":
             return OrderSyncResult(order_id, "unchanged", state.sale_id, ["already deleted"])
         now = self.clock.now()
-        sale_id, erp_status = state.sale_id, state.erp_status
-        if sale_id is None and state.step is not None:
-            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
-            if found is not None:
-                sale_id, erp_status = found.id, found.status if found.has_lines else "DRAFT"
-                self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        left = self._erp_sale(order_id, state)
+        sale_id = left.id if left is not None else None
+        # a header without lines commits nothing, as a DRAFT does
+        erp_status = (left.status or "DRAFT") if left is not None and left.has_lines else "DRAFT"
         reason, outcome = "deleted in the storefront; no ERP sale holds it", "ignored"
         if sale_id is not None and erp_status == "DRAFT":
             try:
