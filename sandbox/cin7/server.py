@@ -617,6 +617,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/clock"):
             sb.advance_clock(float(body.get("advance_seconds", 0)))
             return {"advanced": float(body.get("advance_seconds", 0))}
+        if (method, path) == ("POST", "/application-key"):
+            # A person regenerates the API application's key on Cin7's API page: the old one answers 403.
+            key = body.get("application_key")
+            if not isinstance(key, str) or not key:
+                raise ValueError("application_key must be a non-empty string")
+            sb.application_key = key
+            return {"application_key": key}
         if (method, path) == ("POST", "/price-tiers"):
             tiers = body.get("PriceTiers") if isinstance(body, dict) else None
             if isinstance(tiers, list):

@@ -1217,6 +1217,14 @@ class OroSandbox:
                 self._clock_offset += float(body.get("advance_seconds", 0))
             if m in ("GET", "POST"):
                 return _json(200, {"now": fmt_ts(self.now()), "offset_seconds": self._clock_offset})
+        if route == "oauth-client" and m == "POST":
+            # A person changes the OAuth application's secret in the back office: the token endpoint refuses
+            # the old one (401 invalid_client); tokens already issued live on until revoked or expired.
+            secret = body.get("client_secret") if isinstance(body, dict) else None
+            if not isinstance(secret, str) or not secret:
+                raise ValueError("client_secret must be a non-empty string")
+            self.client_secret = secret
+            return _json(200, {"client_id": self.client_id})
         if route == "tokens/revoke" and m == "POST":
             self._revoked_before = int(self.now().timestamp()) + 1
             return _json(200, {"revoked_before": self._revoked_before})
