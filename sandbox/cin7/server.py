@@ -151,6 +151,7 @@ class Cin7Sandbox:
         self._requested_port = port
         self.account_id = account_id or str(uuid.uuid4())
         self.application_key = application_key or str(uuid.uuid4())
+        self._initial_application_key = self.application_key
         self.extra_application_keys = list(extra_application_keys)
         self.state_file = Path(state_file) if state_file else None
         self.verbose = verbose
@@ -262,8 +263,10 @@ class Cin7Sandbox:
     # ------------------------------------------------------------------------------------------ control
 
     def reset(self, *, seed: str | None = None, guid_seed: int | None = None) -> dict[str, Any]:
-        """Back to how the sandbox was started: empty tenant, initial config, no faults, fresh windows and counters."""
+        """Back to how the sandbox was started: empty tenant, initial config and key, no faults, fresh windows and
+        counters."""
         self._apply_config(dict(self._initial_config))
+        self.application_key = self._initial_application_key
         if guid_seed is not None:
             self.config["guid_seed"] = guid_seed
         self.store.reset(guid_seed=self.config["guid_seed"])

@@ -147,6 +147,7 @@ class OroSandbox:
         self.port = port
         self.client_id = client_id
         self.client_secret = client_secret
+        self._start_client_secret = client_secret
         self.token_ttl = token_ttl
         self.state_file = state_file
         self.seed = seed
@@ -275,7 +276,8 @@ class OroSandbox:
         self._saved_version = version
 
     def reset(self, seed: str | None = None) -> dict[str, Any] | None:
-        """Back to the empty start state: records, faults, deliveries, batch queue, stats, clock, config."""
+        """Back to the empty start state: records, faults, deliveries, batch queue, stats, clock, config, the
+        client secret."""
         self.faults.clear()
         self.webhooks.clear()
         self.batch.clear()
@@ -289,6 +291,7 @@ class OroSandbox:
             self.batch.delay = float(cfg["batch_delay"])
             self.batch.pause(False)
             self._clock_offset = 0.0
+            self.client_secret = self._start_client_secret
             self.store.reset()
         result = None
         if seed == "demo":

@@ -22,7 +22,9 @@ from tests.fixtures.order_env import OrderWorld, order_config, order_world
 def world(tmp_path_factory: pytest.TempPathFactory, aws_server) -> Iterator[OrderWorld]:
     workdir = tmp_path_factory.mktemp("credentials")
     # A message meets the refusal, then comes back 1 s, 2 s, 4 s… later (30 s in the example config).
-    with order_world(workdir, aws_server, order_config(workdir, **{"secrets.rejected_retry_seconds": 1})) as w:
+    with order_world(
+        workdir, aws_server, order_config(workdir, **{"secrets.rejected_retry_seconds": 1})
+    ) as w:
         yield w
 
 
