@@ -13,7 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from functions.order_sync.handler import MAX_CREDENTIAL_DEFERRALS
+from local.events import sqs_event
 from local.provision import put_secrets
 from tests.fixtures.order_env import OrderWorld, order_config, order_world
 
@@ -135,6 +138,17 @@ def test_a_changed_oro_client_secret_defers_every_order_and_the_poll_and_they_sy
     assert poll["credentials_rejected"] == "oro" and poll["seen"] == 0
     _assert_waiting_not_held(world, orders)
     assert world.env.runtime.stats()["order_sync"].errors == errors_before
+    # A message that has waited out about three days of outage fails instead, toward the DLQ and its alarm.
+    overdue = {"kind": "order", "order_id": "999999", "credential_deferrals": MAX_CREDENTIAL_DEFERRALS}
+    batch = sqs_event(
+        [{"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": json.dumps(overdue), "MD5OfBody": "-"}],
+        "arn:aws:sqs:us-east-1:123456789012:orders",
+        "us-east-1",
+    )
+    with pytest.raises(BatchProcessingError) as failed:  # the whole batch failed: SQS receives it again
+        world.env.runtime.invoke("order_sync", batch)
+    assert "CredentialsRejected" in str(failed.value)
+    errors_before += 1
 
     creds = {"client_id": world.env.oro_credentials["client_id"], "client_secret": new_secret}
     put_secrets({world.env.config.secrets.oro_client: creds})
