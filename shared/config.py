@@ -101,6 +101,9 @@ class Secrets(_Strict):
     cin7_orders: str = "orosync/cin7-orders"  # {"account_id": ..., "application_key": ...}
     cin7_bulk: str | None = None  # a second API application for bulk flows (DESIGN §7)
     max_age_seconds: int = Field(default=300, ge=0)
+    # After a system refuses the credentials, a message comes back this much later, then twice as late each
+    # time, up to SQS's 15 minutes: orders resume within that of the secret being fixed.
+    rejected_retry_seconds: int = Field(default=30, ge=1, le=900)
 
 
 class ErpApplication(_Strict):

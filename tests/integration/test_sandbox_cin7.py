@@ -105,6 +105,19 @@ def test_call_is_refused_with_403_when_the_key_or_account_is_wrong(cin7_sandbox:
     assert cin7_sandbox.stats()["unauthorised"] == 2
 
 
+def test_the_old_key_is_refused_with_403_when_the_application_key_is_regenerated(
+    cin7_sandbox: Cin7Sandbox,
+) -> None:
+    old = cin7_sandbox.headers()
+    control = httpx.post(cin7_sandbox.control_url + "application-key", json={"application_key": "key-2"})
+    assert control.status_code == 200
+    refused = httpx.get(cin7_sandbox.base_url + "me", headers=old)
+    assert refused.status_code == 403 and refused.json()[0]["Exception"].startswith("Incorrect credentials")
+    assert httpx.get(cin7_sandbox.base_url + "me", headers=cin7_sandbox.headers("key-2")).status_code == 200
+    cin7_sandbox.reset()
+    assert httpx.get(cin7_sandbox.base_url + "me", headers=old).status_code == 200
+
+
 def test_paths_are_case_insensitive_and_a_wrong_path_is_404(cin7_sandbox: Cin7Sandbox) -> None:
     headers = cin7_sandbox.headers()
     root = cin7_sandbox.root_url

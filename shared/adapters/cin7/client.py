@@ -7,8 +7,8 @@ Classification (reference §1, §8), once, here:
   Retry-After; one that is present is honoured.
 - a 503 without that message is an outage, not throttling → `Transient` (backoff, the shared budget
   untouched); so are other 5xx, 408, timeouts, connection errors. 400/405/409/422… → `Permanent` carrying
-  Cin7's `Exception` text (a 400 that says "… not found" → `NotFound`); 401/403 → `Permanent` (auth), the
-  key never echoed; 404 → `NotFound` (Cin7 uses it for unknown endpoints too: the message says so).
+  Cin7's `Exception` text (a 400 that says "… not found" → `NotFound`); 401/403 → `CredentialsRejected`
+  (an outage, not bad data: never retried here, the key never echoed); 404 → `NotFound` (Cin7 uses it for unknown endpoints too: the message says so).
 - 200 with a body that is not JSON (Cin7 answers an unknown path with an HTML page and 200) → `Permanent`:
   the same request gets the same page, so retrying would only spend the rate budget. A 200 whose JSON is
   cut short → `Transient` (or `OutcomeUnknown` for a create: it was processed).
@@ -58,7 +58,7 @@ from shared.adapters.http import (
     transport_error,
 )
 from shared.config import Cin7Endpoint
-from shared.errors import IntegrationError, NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, IntegrationError, NotFound, Permanent, Throttled, Transient
 from shared.observability import logger
 
 SYSTEM = "cin7"
@@ -328,7 +328,7 @@ class Cin7Client:
                 retry_after_seconds=retry_after_seconds(response),
             )
         if status in (401, 403):
-            raise Permanent(
+            raise CredentialsRejected(
                 f"cin7: {operation}: {status} authentication failed: check the account id and application "
                 "key of this API application",
                 system=SYSTEM,
