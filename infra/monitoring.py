@@ -1,7 +1,7 @@
 """Alerts: one SNS topic per owner team (config `owners`), and the alarms operations must hear about.
 
-Every dead-letter queue, every function's errors and throttles, and the API's 5xx answers alarm to the
-operations topic. The other teams' topics carry the named exceptions they own (DESIGN §5).
+Every dead-letter queue, every function's errors and throttles, the API's 5xx answers and a system refusing
+our credentials (`CredentialsRejected`, an outage: DESIGN §6) alarm to the operations topic. The other teams' topics carry the named exceptions they own (DESIGN §5).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from infra.nag import acknowledge
 from infra.naming import pascal
 from infra.queues import Queues
 from shared.config import Config, Team
+from shared.observability import CREDENTIAL_SYSTEMS, CREDENTIALS_REJECTED, NAMESPACE, SERVICE
 from shared.resources import QUEUES
 
 ALARM_PERIOD = Duration.minutes(5)
@@ -108,6 +109,19 @@ class Monitoring(Construct):
                 f"{pascal(name)}Throttles",
                 f"{name} was throttled (concurrency limit reached).",
                 fn.metric_throttles(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+            )
+        for system in CREDENTIAL_SYSTEMS:
+            alarm(
+                f"{pascal(system)}CredentialsRejected",
+                f"{system} refused the service's credentials: no order reaches or leaves {system} until the "
+                "secret is fixed (docs/operations.md). Messages are retried, not lost.",
+                cloudwatch.Metric(
+                    namespace=NAMESPACE,
+                    metric_name=CREDENTIALS_REJECTED,
+                    dimensions_map={"service": SERVICE, "system": system},
+                    period=Duration.minutes(1),
+                    statistic=cloudwatch.Stats.SUM,
+                ),
             )
         alarm(
             "Api5xx",

@@ -216,6 +216,29 @@ def exact_money(env: LocalEnvironment, out: Outcome) -> None:
     )
 
 
+def each_and_case(env: LocalEnvironment, out: Outcome) -> None:
+    # Cin7 takes a SKU once per sale: 6 eaches and 2 cases of 12 of WID-100 become one line of 30.
+    lines = [("WID-100", "each", D(6), D("12.00")), ("WID-100", "case", D(2), D("144.00"))]
+    oro_id = _place(env, "Acme Holdings", lines, "DEMO-13")
+    state, sales = describe(env, out, oro_id)
+    order = sales[0].Order if len(sales) == 1 else None
+    oro_total = Decimal(env.oro_client().get_order(oro_id).total_value or 0)
+    tax = sum((ln.Tax for ln in order.Lines), Decimal(0)) if order else None
+    if order is not None and order.Total is not None and tax is not None:
+        out.notes.append(
+            f"2 Oro lines → 1 Cin7 line {format(order.Lines[0].Quantity.normalize(), 'f')} × WID-100 "
+            f"at {order.Lines[0].Price:.4f}; Cin7 total {order.Total:.2f} = Oro total {oro_total:.2f} + tax "
+            f"{tax:.2f}"
+        )
+    out.ok = (
+        state.status == "synced"
+        and order is not None
+        and [(ln.SKU, ln.Quantity) for ln in order.Lines] == [("WID-100", D(30))]
+        and order.Total == oro_total + (tax or 0)
+        and out.erp_calls == "2"
+    )
+
+
 def unknown_customer(env: LocalEnvironment, out: Outcome) -> None:
     oro_id = _place(env, "Bolt Brothers", [("BOLT-300", "each", D(100), D("0.25"))], "DEMO-8")
     state, sales = describe(env, out, oro_id)
@@ -280,6 +303,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Cin7 total = Oro total + tax, to the cent",
         exact_money,
     ),
+    Scenario("6 eaches + 2 cases of one SKU", "synced, one Cin7 line of 30", each_and_case),
     Scenario("unmapped unit (pallet)", "held UOM_UNMAPPED", unmapped_unit),
     Scenario("delivered 3× (webhook ×2 + poll)", "one sale", delivered_three_times),
     Scenario("cancelled after sync", "voided", cancelled),

@@ -2,6 +2,9 @@
 
 - `Throttled` and `Transient` are worth retrying: the worker gives the message back to the queue (SQS retries,
   then the DLQ). `Throttled` may carry a delay hint.
+- `CredentialsRejected` is a `Transient` that no order caused: a system refused our credentials (Oro's token,
+  Cin7's key) or the secret holding them cannot be read. It is an outage, alarmed at once, never a per-order
+  exception: the worker drops its cached secrets and gives the message back with a growing delay.
 - `Permanent` means the request or the data is wrong: retrying cannot help, so it becomes a named exception.
 - `NotFound` is a `Permanent` that callers often treat as an answer ("no such sale yet").
 
@@ -26,6 +29,11 @@ class Transient(IntegrationError):
     """Timeouts, connection errors, 5xx: the outcome may be unknown; retry later."""
 
     retryable = True
+
+
+class CredentialsRejected(Transient):
+    """`system` refused our credentials (or they cannot be read): every call fails until a person fixes the
+    secret. Not retried inside the call (the same credentials get the same answer), but by the queue."""
 
 
 class Throttled(Transient):

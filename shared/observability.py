@@ -14,10 +14,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 SERVICE = "orosync"
 NAMESPACE = "Orosync"
+CREDENTIALS_REJECTED = "CredentialsRejected"
+CREDENTIAL_SYSTEMS = ("oro", "cin7")  # the `system` of each client's errors: one alarm each
 
 
 class ThreadMetrics:
@@ -78,6 +81,20 @@ class ThreadMetrics:
             return self.current().log_metrics(handler, **options)(event, context, *args, **kwargs)
 
         return decorate
+
+
+def count_credentials_rejected(system: str) -> None:
+    """One `CredentialsRejected` for `system` (oro, cin7), published at once with dimensions of its own
+    (`service`, `system`): a refused credential is the system's outage whichever flow met it, so one alarm
+    per system (infra/monitoring.py) hears every flow; the invocation's metric set carries its flow's."""
+    with single_metric(
+        name=CREDENTIALS_REJECTED,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, "system": system},
+    ):
+        pass
 
 
 logger = Logger(service=SERVICE, utc=True)

@@ -66,7 +66,7 @@ class Runtime:
 
     @cached_property
     def storefront(self) -> OroStorefront:
-        creds = self.secret("oro_client", "client_id", "client_secret")
+        creds = self.secret("oro_client", "client_id", "client_secret", system="oro")
         client = OroClient.from_config(self.config.endpoints.oro, creds["client_id"], creds["client_secret"])
         return OroStorefront(client)
 
@@ -75,7 +75,7 @@ class Runtime:
         application = self.config.erp.application_for(flow)
         if application not in self._erp_clients:
             app = self.config.erp.applications[application]
-            creds = self.secret(app.secret, "account_id", "application_key")
+            creds = self.secret(app.secret, "account_id", "application_key", system="cin7")
             self._erp_clients[application] = Cin7Client.from_config(
                 self.config.endpoints.cin7,
                 creds["account_id"],
@@ -84,7 +84,21 @@ class Runtime:
             )
         return Cin7Erp(self._erp_clients[application].for_flow(flow), sale_type=self.config.erp.sale_type)
 
-    def secret(self, key: str, *required: str) -> dict[str, Any]:
-        """A secret named by `config.secrets.<key>`, cached by Powertools for `max_age_seconds`."""
+    def secret(self, key: str, *required: str, system: str | None = None) -> dict[str, Any]:
+        """A secret named by `config.secrets.<key>`, cached by Powertools for `max_age_seconds`. `system`: the
+        secret holds that system's credentials (unreadable → `CredentialsRejected`)."""
         name = getattr(self.config.secrets, key)
-        return get_secret_json(name, required_keys=required, max_age=self.config.secrets.max_age_seconds)
+        return get_secret_json(
+            name, required_keys=required, max_age=self.config.secrets.max_age_seconds, system=system
+        )
+
+    def drop_credentials(self, system: str) -> None:
+        """`system` refused our credentials: forget the cached secrets and the clients built from them, so the
+        next attempt reads the secret afresh and a corrected secret is used at once, not after `max_age`."""
+        parameters.clear_caches()
+        if system == "oro":
+            self.__dict__.pop(
+                "storefront", None
+            )  # the cached_property: rebuilt (and a new token) on next use
+        elif system == "cin7":
+            self._erp_clients.clear()

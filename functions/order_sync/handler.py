@@ -2,7 +2,10 @@
 
 Throttling (the ERP's, or our own rate budget) and another worker's lease are not failures of the
 message: it is sent back with a delay instead of sleeping in a paid Lambda or burning a receive toward
-the DLQ. Anything else that fails is retried by SQS and ends in the DLQ after maxReceiveCount.
+the DLQ. Nor is a refused credential (an outage, DESIGN §6): the `CredentialsRejected` metric alarms
+operations, the cached secrets are dropped, and the message comes back later and later (up to 15
+minutes apart) until the secret is fixed. Anything else that fails is retried by SQS and ends in the DLQ
+after maxReceiveCount.
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from shared.errors import NotFound, Throttled
+from shared.errors import CredentialsRejected, NotFound, Throttled
 from shared.flows.order_sync import OrderSync
-from shared.observability import logger, metrics, tracer
+from shared.observability import count_credentials_rejected, logger, metrics, tracer
 from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
 # A message deferred this often is failed instead, so endless throttling ends in the DLQ (and its alarm).
 MAX_DEFERRALS = 50
+# A credential outage is alarmed at once; a message waits it out for about three days (deferrals 15
+# minutes apart), then fails toward the DLQ, which keeps it 14 days for a redrive.
+MAX_CREDENTIAL_DEFERRALS = 300
 
 
 class OrderWork(BaseModel):
@@ -34,12 +40,13 @@ class OrderWork(BaseModel):
     version: str | None = None
     source: str = "unknown"
     deferrals: int = 0
+    credential_deferrals: int = 0
 
 
-def _defer(work: OrderWork, seconds: float) -> None:
+def _defer(work: OrderWork, seconds: float, *, counter: str = "deferrals") -> None:
     rt = Runtime.get()
     body = work.model_dump()
-    body["deferrals"] = work.deferrals + 1
+    body[counter] = getattr(work, counter) + 1
     rt.orders_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
     metrics.add_metric(name="OrderDeferred", unit=MetricUnit.Count, value=1)
 
@@ -51,9 +58,18 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.set_correlation_id(work.order_id)
     logger.append_keys(order_id=work.order_id)
     rt = Runtime.get()
-    sync = OrderSync(rt.config, rt.storefront, rt.erp("orders"), rt.state, rt.clock)
     try:
+        sync = OrderSync(rt.config, rt.storefront, rt.erp("orders"), rt.state, rt.clock)
         result = sync.run(work.order_id)
+    except CredentialsRejected as err:  # no order's fault: no exception, no hold
+        count_credentials_rejected(err.system)
+        rt.drop_credentials(err.system)
+        if work.credential_deferrals >= MAX_CREDENTIAL_DEFERRALS:
+            raise
+        delay = rt.config.secrets.rejected_retry_seconds * 2 ** min(work.credential_deferrals, 10)
+        _defer(work, delay, counter="credential_deferrals")
+        logger.error("credentials rejected; order deferred", extra={"system": err.system, "reason": str(err)})
+        return {"order_id": work.order_id, "outcome": "deferred"}
     except Throttled as err:  # includes another worker's lease (LeaseHeld)
         if work.deferrals >= MAX_DEFERRALS:
             raise

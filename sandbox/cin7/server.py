@@ -53,6 +53,14 @@ def _routes(store: Store) -> dict[str, tuple[str, dict[str, Handler]]]:
             "/product",
             {"GET": store.product_get, "POST": store.product_post, "PUT": store.product_put},
         ),
+        "/custom-prices": (
+            "/custom-prices",
+            {
+                "POST": store.custom_prices_post,
+                "PUT": store.custom_prices_post,
+                "DELETE": store.custom_prices_delete,
+            },
+        ),
         "/ref/pricetier": ("/ref/priceTier", {"GET": store.price_tier_get}),
         "/ref/tax": ("/ref/tax", {"GET": store.tax_get, "POST": store.tax_post}),
         "/ref/location": ("/ref/location", {"GET": store.location_get, "POST": store.location_post}),
@@ -151,6 +159,7 @@ class Cin7Sandbox:
         self._requested_port = port
         self.account_id = account_id or str(uuid.uuid4())
         self.application_key = application_key or str(uuid.uuid4())
+        self._initial_application_key = self.application_key
         self.extra_application_keys = list(extra_application_keys)
         self.state_file = Path(state_file) if state_file else None
         self.verbose = verbose
@@ -262,8 +271,10 @@ class Cin7Sandbox:
     # ------------------------------------------------------------------------------------------ control
 
     def reset(self, *, seed: str | None = None, guid_seed: int | None = None) -> dict[str, Any]:
-        """Back to how the sandbox was started: empty tenant, initial config, no faults, fresh windows and counters."""
+        """Back to how the sandbox was started: empty tenant, initial config and key, no faults, fresh windows and
+        counters."""
         self._apply_config(dict(self._initial_config))
+        self.application_key = self._initial_application_key
         if guid_seed is not None:
             self.config["guid_seed"] = guid_seed
         self.store.reset(guid_seed=self.config["guid_seed"])
@@ -617,6 +628,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/clock"):
             sb.advance_clock(float(body.get("advance_seconds", 0)))
             return {"advanced": float(body.get("advance_seconds", 0))}
+        if (method, path) == ("POST", "/application-key"):
+            # A person regenerates the API application's key on Cin7's API page: the old one answers 403.
+            key = body.get("application_key")
+            if not isinstance(key, str) or not key:
+                raise ValueError("application_key must be a non-empty string")
+            sb.application_key = key
+            return {"application_key": key}
         if (method, path) == ("POST", "/price-tiers"):
             tiers = body.get("PriceTiers") if isinstance(body, dict) else None
             if isinstance(tiers, list):

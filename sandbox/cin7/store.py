@@ -495,11 +495,14 @@ class Store:
             if not query.as_bool("IncludeDeprecated", False) and not query.has("ID"):
                 items = [c for c in items if c["Status"] != "Deprecated"]
             page = paginate(items, query, "CustomerList")
-            page["CustomerList"] = [self._customer_out(c) for c in page["CustomerList"]]
+            with_prices = query.as_bool("IncludeProductPrices", False)
+            page["CustomerList"] = [self._customer_out(c, with_prices) for c in page["CustomerList"]]
             return page
 
-    def _customer_out(self, customer: Json) -> Json:
+    def _customer_out(self, customer: Json, with_prices: bool = False) -> Json:
         out = dict(customer)
+        # Customer-specific prices come only when asked for (reference §3, `IncludeProductPrices`).
+        out["ProductPrices"] = [dict(p) for p in customer["ProductPrices"]] if with_prices else []
         out["ChildCustomers"] = [
             {"CustomerID": c["ID"], "CustomerName": c["Name"]}
             for c in self.customers.values()
@@ -527,6 +530,70 @@ class Store:
             customer = self._customer_write(existing, body)
             self.customers[customer["ID"]] = customer
             return {"Total": 1, "Page": 1, "CustomerList": [self._customer_out(customer)]}
+
+    # ------------------------------------------------------------------------------------ custom prices
+
+    def custom_prices_post(self, _query: Query, body: Any) -> Json:
+        """`{"CustomPrices": [{CustomerID|CustomerName, ProductID|ProductSKU, Price}]}` sets each customer's
+        price for the product (POST and PUT alike); a row that cannot be applied is reported in `Errors`, the
+        others are applied (reference §1, errors inside a 200, and §6)."""
+        body = _object(body)
+        rows = body.get("CustomPrices")
+        if not isinstance(rows, list):
+            raise bad("CustomPrices must be an array.")
+        errors: list[str] = []
+        with self.lock:
+            for index, raw in enumerate(rows, start=1):
+                where = f"CustomPrices[{index}]"
+                try:
+                    raw = _object(raw, where)
+                    customer = self._price_customer(raw, where)
+                    product = self._product(raw.get("ProductID"), raw.get("ProductSKU"), where)
+                    price = req_decimal(raw.get("Price"), f"{where}.Price", minimum=ZERO)
+                except ApiError as err:
+                    errors.append(err.message)
+                    continue
+                kept = [p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]]
+                kept.append(
+                    {
+                        "ProductID": product["ID"],
+                        "ProductSKU": product["SKU"],
+                        "ProductName": product["Name"],
+                        "CustomerID": customer["ID"],
+                        "CustomerName": customer["Name"],
+                        "Price": price,
+                    }
+                )
+                customer["ProductPrices"] = kept
+                customer["LastModifiedOn"] = now_utc()
+            return {"Errors": errors}
+
+    def custom_prices_delete(self, query: Query, _body: Any) -> Json:
+        """`?ProductID=&CustomerID=` removes that customer's price for the product."""
+        with self.lock:
+            customer = self._price_customer({"CustomerID": query.get("CustomerID")}, "CustomerID")
+            product = self._product(query.get("ProductID"), None, "ProductID")
+            before = len(customer["ProductPrices"])
+            customer["ProductPrices"] = [
+                p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]
+            ]
+            if len(customer["ProductPrices"]) == before:
+                raise bad(f"Customer '{customer['Name']}' has no custom price for '{product['SKU']}'.")
+            customer["LastModifiedOn"] = now_utc()
+            return {"Errors": []}
+
+    def _price_customer(self, raw: Json, where: str) -> Json:
+        if raw.get("CustomerID"):
+            customer = self.customers.get(str(raw["CustomerID"]))
+            if customer is None:
+                raise bad(f"{where}: customer with ID '{raw['CustomerID']}' not found.")
+            return customer
+        if raw.get("CustomerName"):
+            customer = self._customer_by_name(str(raw["CustomerName"]))
+            if customer is None:
+                raise bad(f"{where}: customer '{raw['CustomerName']}' not found.")
+            return customer
+        raise bad(f"{where}: CustomerID or CustomerName is required.")
 
     def _customer_write(self, existing: Json | None, body: Json) -> Json:
         """Validate and build the new version of a customer (POST when `existing` is None, else PUT)."""

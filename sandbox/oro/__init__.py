@@ -26,7 +26,8 @@ Control API (no auth, never counted as API calls), under ``/__sandbox/``:
   argument, ``--max-page-size``) caps every list page as Oro's ``max_entities`` does: a page asked for with a
   larger ``page[size]`` comes back shorter, and its links still carry ``next`` while records follow
 - ``GET|POST clock`` (``{"advance_seconds": n}`` / ``{"offset_seconds": n}``), ``POST tokens`` (a token without
-  the OAuth call), ``POST tokens/revoke``; ``GET|DELETE stats`` (API call counts per endpoint)
+  the OAuth call), ``POST tokens/revoke``, ``POST oauth-client {"client_secret": ..}`` (a new secret:
+  the old one is refused 401 invalid_client); ``GET|DELETE stats`` (API call counts per endpoint)
 """
 
 from .server import OroSandbox

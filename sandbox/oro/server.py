@@ -147,6 +147,7 @@ class OroSandbox:
         self.port = port
         self.client_id = client_id
         self.client_secret = client_secret
+        self._start_client_secret = client_secret
         self.token_ttl = token_ttl
         self.state_file = state_file
         self.seed = seed
@@ -275,7 +276,8 @@ class OroSandbox:
         self._saved_version = version
 
     def reset(self, seed: str | None = None) -> dict[str, Any] | None:
-        """Back to the empty start state: records, faults, deliveries, batch queue, stats, clock, config."""
+        """Back to the empty start state: records, faults, deliveries, batch queue, stats, clock, config, the
+        client secret."""
         self.faults.clear()
         self.webhooks.clear()
         self.batch.clear()
@@ -289,6 +291,7 @@ class OroSandbox:
             self.batch.delay = float(cfg["batch_delay"])
             self.batch.pause(False)
             self._clock_offset = 0.0
+            self.client_secret = self._start_client_secret
             self.store.reset()
         result = None
         if seed == "demo":
@@ -1217,6 +1220,14 @@ class OroSandbox:
                 self._clock_offset += float(body.get("advance_seconds", 0))
             if m in ("GET", "POST"):
                 return _json(200, {"now": fmt_ts(self.now()), "offset_seconds": self._clock_offset})
+        if route == "oauth-client" and m == "POST":
+            # A person changes the OAuth application's secret in the back office: the token endpoint refuses
+            # the old one (401 invalid_client); tokens already issued live on until revoked or expired.
+            secret = body.get("client_secret") if isinstance(body, dict) else None
+            if not isinstance(secret, str) or not secret:
+                raise ValueError("client_secret must be a non-empty string")
+            self.client_secret = secret
+            return _json(200, {"client_id": self.client_id})
         if route == "tokens/revoke" and m == "POST":
             self._revoked_before = int(self.now().timestamp()) + 1
             return _json(200, {"revoked_before": self._revoked_before})

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shared.errors import IntegrationError, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, IntegrationError, Permanent, Throttled, Transient
 
 Sleep = Callable[[float], None]
 
@@ -59,8 +59,11 @@ class RetryPolicy:
         return capped / 2 + self.rng.uniform(0, capped / 2)
 
     def delay_for(self, retry: int, error: IntegrationError) -> float | None:
-        """Seconds to wait before retry number `retry`, or None when the error must go up now."""
+        """Seconds to wait before retry number `retry`, or None when the error must go up now. Refused
+        credentials go up at once: the same credentials get the same answer until the secret is fixed."""
         if not error.retryable or getattr(error, "outcome_unknown", False):
+            return None
+        if isinstance(error, CredentialsRejected):
             return None
         if retry >= self.attempts:
             return None

@@ -60,12 +60,23 @@ _TYPES = (
         "`units.<SKU>.<unit>` in the config and deploy; held orders are released automatically.",
     ),
     ExceptionType(
+        "UOM_MISMATCH",
+        Owner.OPERATIONS,
+        True,
+        "the order passes on its next run (after the mapping or the Oro unit is corrected and the order released)",
+        "An order line's unit mapping disagrees with Oro: it sends the unit as the same ERP SKU as the product's "
+        "primary unit, but its factor is not Oro's conversionRate for the unit (times the primary unit's "
+        "factor), or it turns the line's quantity into one the ERP cannot hold (more than 4 decimals). Correct "
+        "`units.<SKU>.<unit>` in the config or the unit in Oro, then release the order with `orosync orders "
+        "release`. A unit mapped to an ERP product of its own (a case SKU, factor 1) is not compared.",
+    ),
+    ExceptionType(
         "PRICE_MISMATCH",
         Owner.FINANCE,
         True,
         "finance releases the order (accepting the storefront price) or the prices agree",
-        "In `erp` pricing mode a line's price differs from the customer's ERP tier beyond tolerance. Fix the "
-        "price list, or release with `orosync orders release ORDER --accept-storefront-price`.",
+        "In `erp` pricing mode a line's price differs from what the ERP charges the customer (its own price for "
+        "the product, else its tier's price less its discount) beyond tolerance. Fix the price list, or release with `orosync orders release ORDER --accept-storefront-price`.",
     ),
     ExceptionType(
         "PRICE_DRIFT",
@@ -151,9 +162,19 @@ _TYPES = (
         False,
         "the Oro order is changed back to what the ERP sale holds, or a person resolves it",
         "The Oro order's lines, customer, PO number, discount or shipping changed after its ERP sale was "
-        "created; the service never rewrites a sale it has sent. Apply the change to the ERP sale by hand (or "
+        "authorised; the service never rewrites an authorised sale (a DRAFT sale follows the order). Apply the change to the ERP sale by hand (or "
         "cancel and re-place the order), then `orosync exceptions resolve ORDER_CHANGED_AFTER_SYNC order:<id> "
         "--note '...'`.",
+    ),
+    ExceptionType(
+        "ORDER_DELETED",
+        Owner.CUSTOMER_SERVICE,
+        False,
+        "a person resolves it",
+        "The Oro order was deleted after its ERP sale was authorised, so stock stays committed to it. Ask who "
+        "deleted it and why; void the ERP sale by hand (or keep it, if the order stands), then "
+        "`orosync exceptions resolve ORDER_DELETED order:<id> --note '...'`. A DRAFT sale of a deleted order "
+        "is voided by the service itself.",
     ),
     ExceptionType(
         "ERP_REJECTED",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,22 @@ class OrderLine:
     quantity: Decimal
     unit_price: Decimal  # per storefront unit, in order currency
     tax_code: str | None = None
+    # The storefront product's own units: how many of its primary unit one `unit` holds (its conversion
+    # rate), and which unit is primary. None when the storefront did not say.
+    unit_rate: Decimal | None = None
+    primary_unit: str | None = None
 
     @property
     def total(self) -> Decimal:
         return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class StorefrontCustomer:
+    id: str
+    name: str
+    parent_id: str | None = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,11 @@ class StorefrontOrder:
     sub_order_ids: tuple[str, ...] = ()
     source_type: str | None = None  # e.g. "quotes", "shoppinglists"
     ship_until: str | None = None
+    # The ordering account and the ancestors the storefront sent with the order, nearest first (the walk
+    # to the billing parent reads the rest): as they are now, never as an earlier order saw them.
+    customers: tuple[StorefrontCustomer, ...] = ()
+    # The status an external workflow (approval) set beside the internal one, e.g. "wait_for_approval".
+    external_status: str | None = None
 
     @property
     def version(self) -> str:
@@ -56,7 +75,11 @@ class StorefrontOrder:
             "customer_id": self.customer_id,
             "currency": self.currency,
             "po_number": self.po_number,
-            "lines": [asdict(line) for line in self.lines],
+            # what the line is, not the product's unit set-up (a rate that changes does not change the sale)
+            "lines": [
+                {k: v for k, v in asdict(line).items() if k not in ("unit_rate", "primary_unit")}
+                for line in self.lines
+            ],
             "discount_total": self.discount_total,
             "shipping_total": self.shipping_total,
         }
@@ -79,19 +102,35 @@ class OrderVersion:
 
 
 @dataclass(frozen=True)
-class StorefrontCustomer:
-    id: str
-    name: str
-    parent_id: str | None = None
-    external_id: str | None = None
-
-
-@dataclass(frozen=True)
 class ErpCustomer:
     id: str
     name: str
     on_credit_hold: bool = False
     price_tier: str | None = None
+    discount: Decimal = Decimal(0)  # percent off its tier's prices
+    prices: Mapping[str, Decimal] = field(default_factory=dict)  # customer-specific price per ERP SKU
+
+    def as_record(self) -> dict[str, Any]:
+        """Plain JSON-able data (decimals as strings), read back by `from_record`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "on_credit_hold": self.on_credit_hold,
+            "price_tier": self.price_tier,
+            "discount": str(self.discount),
+            "prices": {sku: str(price) for sku, price in self.prices.items()},
+        }
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ErpCustomer:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            on_credit_hold=bool(data.get("on_credit_hold", False)),
+            price_tier=data.get("price_tier"),
+            discount=Decimal(str(data.get("discount") or 0)),
+            prices={sku: Decimal(str(price)) for sku, price in (data.get("prices") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)

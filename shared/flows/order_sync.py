@@ -19,15 +19,34 @@ from decimal import Decimal
 from shared.adapters.aws.state import OrderState, StateStore
 from shared.config import Config, OrderAction, PricingAuthority
 from shared.domain.gating import gate
-from shared.domain.orders import ErpCustomer, SaleCharge, SaleDraft, SaleLine, StorefrontOrder
-from shared.domain.pricing import PriceComparison, compare_price
-from shared.domain.totals import money, price_lines
-from shared.domain.units import ConvertedLine, UnitRule, convert
+from shared.domain.orders import (
+    ErpCustomer,
+    OrderLine,
+    SaleCharge,
+    SaleDraft,
+    SaleLine,
+    SaleRef,
+    StorefrontOrder,
+)
+from shared.domain.pricing import PriceComparison, compare_price, customer_price
+from shared.domain.totals import erp_amount, merge_lines, money, price_lines
+from shared.domain.units import (
+    ConvertedLine,
+    UnitRule,
+    convert,
+    erp_quantity_problem,
+    implied_factor,
+)
 from shared.errors import AlreadyFulfilled, NotFound, Permanent
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
 
 CACHE_SECONDS = 900
+
+
+def _plain(value: Decimal | None) -> str:
+    """`12` for 12.0000, `0.5` for 0.50: a quantity or factor as a person writes it."""
+    return "?" if value is None else f"{value.normalize():f}"
 
 
 def customer_cache_key(erp_customer_id: str) -> str:
@@ -51,7 +70,7 @@ class Prepared:
 @dataclass
 class OrderSyncResult:
     order_id: str
-    outcome: str  # synced | draft | held | ignored | unchanged | voided
+    outcome: str  # synced | draft | held | ignored | unchanged | voided | deleted | cancel_blocked
     sale_id: str | None = None
     reasons: list[str] = field(default_factory=list)
     erp_calls: int = 0
@@ -99,8 +118,10 @@ class OrderSync:
         alone: the storefront's document (ORDER_INVALID) or the ERP's refusal (ERP_REJECTED)."""
         try:
             order = self.storefront.get_order(order_id)
-        except NotFound:
-            raise  # the order is gone: the handler acknowledges it
+        except NotFound as err:
+            if err.system == "state":
+                raise
+            return self._deleted(order_id, err)
         except Permanent as err:
             return self._hold_unreadable(order_id, str(err))
         try:
@@ -116,13 +137,19 @@ class OrderSync:
 
     def _run(self, order: StorefrontOrder, token: str) -> OrderSyncResult:
         state = self.store.get_order(order.id)
-        decision = gate(order, self.config.orders.status_policy, self.config.orders.sub_orders)
+        decision = gate(
+            order,
+            self.config.orders.status_policy,
+            self.config.orders.sub_orders,
+            self.config.orders.external_status_policy,
+        )
         self._event(
             order.id, "gated", version=order.version, action=decision.action.value, reason=decision.reason
         )
 
         if decision.action is OrderAction.IGNORE:
             if state.status != "synced":
+                self._void_empty_header(order.id, state)
                 self._close_exceptions(order.id, state, resolution="order is no longer to be synced")
                 self.store.set_order_status(
                     order.id, "ignored", self.clock.now(), reasons=[decision.reason], open_codes=[]
@@ -142,30 +169,49 @@ class OrderSync:
             return self._hold(order, prepared)
         draft = prepared.draft
         try:
-            sale_id, erp_status = self._create_once(order, state, draft, token)
+            sale_id, erp_status, step = self._create_once(order, state, draft, token)
         except Permanent as err:
             if err.system == "state":
                 raise
-            return self._hold(order, [Hold("ERP_REJECTED", str(err))])
+            detail = str(err)
+            # Lines refused after the header was created: the empty header stays recorded at
+            # `lines_pending`, so the next run (a release, a change in Oro) adds the lines to it, and a
+            # cancel voids it. Say so, so no one deletes it or makes a second by hand.
+            kept = self.store.get_order(order.id)
+            if kept.step == "lines_pending" and kept.sale_id:
+                detail += f" (ERP sale {kept.sale_id} has no lines yet: the next run adds them to it)"
+            return self._hold(order, [Hold("ERP_REJECTED", detail)])
         if draft.authorise and erp_status == "DRAFT":
             # An earlier attempt's lines were adopted as DRAFT (the order was pending then, or its customer
-            # on hold), and the order is to be authorised now: authorise the adopted sale, exactly once.
+            # on hold), and the order is to be authorised now: bind the adopted DRAFT, then re-send it.
             self._event(order.id, "adopted_draft", sale_id=sale_id)
-            return self._authorise_draft(order, self.store.get_order(order.id), token)
-        return self._bind(order, prepared, sale_id, erp_status, state)
+            self._bind(order, prepared, sale_id, "DRAFT", state, token, expect=step)
+            return self._resend_draft(order, self.store.get_order(order.id), authorise, token)
+        return self._bind(order, prepared, sale_id, erp_status, state, token, expect=step)
 
     def _bind(
-        self, order: StorefrontOrder, prepared: Prepared, sale_id: str, erp_status: str, state: OrderState
+        self,
+        order: StorefrontOrder,
+        prepared: Prepared,
+        sale_id: str,
+        erp_status: str,
+        state: OrderState,
+        token: str,
+        *,
+        expect: str,
     ) -> OrderSyncResult:
-        """Record the ERP sale as the order's binding, close what the order had open, report prices."""
+        """Record the ERP sale as the order's binding together with the step that made it (`lines_done`,
+        from `expect`, in one conditional write), then close what the order had open and report prices."""
         customer = prepared.customer
         on_hold = customer.on_credit_hold and erp_status == "DRAFT"
         status = "synced" if erp_status == "AUTHORISED" else "draft"
         hold_reason = f"ERP customer {customer.name} is on credit hold: sale {sale_id} left as DRAFT"
-        self.store.set_order_status(
+        self.store.record_step(
             order.id,
-            status,
-            self.clock.now(),
+            "lines_done",
+            expect=expect,
+            token=token,
+            status=(status, self.clock.now()),
             sale_id=sale_id,
             content_hash=order.content_hash(),
             version=order.version,
@@ -246,13 +292,28 @@ class OrderSync:
         self._event(order_id, "held", reasons=reasons)
         return OrderSyncResult(order_id, "held", state.sale_id, reasons)
 
+    def _erp_sale(self, order_id: str, state: OrderState) -> SaleRef | None:
+        """The order's ERP sale: the binding's, or, for a create that was started and never bound (a dead
+        worker, a lost answer, lines the ERP refused), what the ERP holds under the order's ExternalID."""
+        if state.step is None:
+            return None
+        if state.erp_status is not None and state.sale_id is not None:
+            return SaleRef(state.sale_id, True, state.erp_status)
+        found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
+        if found is not None:
+            self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        return found
+
+    def _void_empty_header(self, order_id: str, state: OrderState) -> None:
+        """A header a failed create left behind (no lines) is voided when its order will not be synced."""
+        left = self._erp_sale(order_id, state)
+        if left is not None and not left.has_lines:
+            self.erp.void_sale(left.id)
+            self._event(order_id, "empty_header_voided", sale_id=left.id)
+
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
-        if not state.sale_id and state.step is not None:
-            # A create was started but its result never recorded (a dead worker, a lost answer): look.
-            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
-            if found is not None:
-                state.sale_id = found.id
-                self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        left = self._erp_sale(order.id, state)
+        state.sale_id = left.id if left is not None else None
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
             self._close_exceptions(order.id, state, resolution="order cancelled")
@@ -292,11 +353,75 @@ class OrderSync:
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
 
+    def _deleted(self, order_id: str, err: NotFound) -> OrderSyncResult:
+        """The order no longer exists in the storefront. Nothing of ours for it: nothing to do (the handler
+        acknowledges the message). A DRAFT sale (or a header a dead worker left) is voided, so it never
+        holds stock for nobody; an authorised sale is not ours to undo: ORDER_DELETED tells customer
+        service. Either way the order's other exceptions close."""
+        state = self.store.get_order(order_id)
+        if state.status == "new" and state.step is None:
+            raise err
+        if state.status == "deleted":
+            return OrderSyncResult(order_id, "unchanged", state.sale_id, ["already deleted"])
+        now = self.clock.now()
+        left = self._erp_sale(order_id, state)
+        sale_id = left.id if left is not None else None
+        # a header without lines commits nothing, as a DRAFT does
+        erp_status = (left.status or "DRAFT") if left is not None and left.has_lines else "DRAFT"
+        reason, outcome = "deleted in the storefront; no ERP sale holds it", "ignored"
+        if sale_id is not None and erp_status == "DRAFT":
+            try:
+                self.erp.void_sale(sale_id)
+                reason, outcome, erp_status = (
+                    "deleted in the storefront; its DRAFT sale voided",
+                    "voided",
+                    "VOIDED",
+                )
+            except AlreadyFulfilled as fulfilled:
+                erp_status = str(fulfilled)
+        if sale_id is not None and erp_status != "VOIDED":
+            detail = f"deleted in the storefront; ERP sale {sale_id} is {erp_status} and was not changed"
+            self._close_exceptions(order_id, state, keep=("ORDER_DELETED",), resolution="order deleted")
+            self.store.open_exception("ORDER_DELETED", f"order:{order_id}", now, detail)
+            self.store.set_order_status(
+                order_id, "deleted", now, reasons=[f"ORDER_DELETED: {detail}"], open_codes=["ORDER_DELETED"]
+            )
+            self._event(order_id, "deleted", sale_id=sale_id, erp_status=erp_status)
+            return OrderSyncResult(order_id, "deleted", sale_id, [f"ORDER_DELETED: {detail}"])
+        self._close_exceptions(order_id, state, resolution="order deleted")
+        extra = {"erp_status": erp_status} if sale_id else {}
+        self.store.set_order_status(order_id, "deleted", now, reasons=[reason], open_codes=[], **extra)
+        self._event(order_id, "deleted", sale_id=sale_id, erp_status=erp_status)
+        return OrderSyncResult(order_id, outcome, sale_id, [reason])
+
     def _already_in_erp(
         self, order: StorefrontOrder, state: OrderState, authorise: bool, token: str
     ) -> OrderSyncResult:
-        if state.erp_status == "DRAFT" and authorise:
-            return self._authorise_draft(order, state, token)
+        if state.erp_status is None:
+            # The lines step was recorded without its binding (written before the two were one write):
+            # read the sale from the ERP and finish the job.
+            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
+            if found is None or not found.has_lines:
+                raise Permanent(
+                    f"order {order.id}: lines recorded but no ERP sale holds them", system="state"
+                )
+            state.sale_id, state.erp_status = found.id, found.status or "DRAFT"
+            self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
+            if state.erp_status != "DRAFT":
+                prepared = self._prepare(order, authorise, state)
+                if isinstance(prepared, list):
+                    return self._hold(order, prepared)
+                return self._bind(
+                    order,
+                    prepared,
+                    found.id,
+                    state.erp_status,
+                    state,
+                    token,
+                    expect=state.step or "lines_done",
+                )
+        if state.erp_status == "DRAFT" and (authorise or state.content_hash != order.content_hash()):
+            return self._resend_draft(order, state, authorise, token)
         entity = f"order:{order.id}"
         if state.content_hash == order.content_hash():
             self.store.close_exception(
@@ -309,32 +434,47 @@ class OrderSync:
         self._event(order.id, "changed_after_sync", sale_id=state.sale_id, version=order.version)
         return OrderSyncResult(order.id, "unchanged", state.sale_id, [f"ORDER_CHANGED_AFTER_SYNC: {detail}"])
 
-    def _authorise_draft(self, order: StorefrontOrder, state: OrderState, token: str) -> OrderSyncResult:
-        """A DRAFT sale whose order is now confirmed: re-post its lines as AUTHORISED, exactly once. The step
-        is recorded before the call; a retry that finds it looks at the sale before posting again. While the
-        ERP customer is on credit hold the sale stays DRAFT, with CUSTOMER_ON_HOLD open."""
-        prepared = self._prepare(order, True, state)
+    def _resend_draft(
+        self, order: StorefrontOrder, state: OrderState, authorise: bool, token: str
+    ) -> OrderSyncResult:
+        """A DRAFT sale commits nothing, so it follows the current order: a changed order's header and lines
+        are re-sent over it, and a confirmed one is authorised, exactly once. The step is recorded before the
+        calls; a retry that finds it looks at the sale before posting again. While the ERP customer is on
+        credit hold the sale stays DRAFT, with CUSTOMER_ON_HOLD open."""
+        prepared = self._prepare(order, authorise, state)
         if isinstance(prepared, list):
             return self._hold(order, prepared)
         draft = prepared.draft
         if state.sale_id is None:
             raise Permanent(f"order {order.id}: a DRAFT sale is recorded without its id", system="state")
-        if not draft.authorise:  # still on credit hold: stays DRAFT, and says so
-            return self._bind(order, prepared, state.sale_id, "DRAFT", state)
+        changed = state.content_hash != order.content_hash()
+        if not draft.authorise and not changed:  # on credit hold: stays DRAFT, and says so
+            return self._bind(
+                order, prepared, state.sale_id, "DRAFT", state, token, expect=state.step or "lines_done"
+            )
+        wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         already = False
         if state.step == "authorise_pending":
             found = self.erp.find_sale(draft.external_id)
+            # Re-posting a DRAFT over itself is harmless; an authorised sale is never posted again.
             already = found is not None and found.status == "AUTHORISED"
         else:
             self.store.record_step(order.id, "authorise_pending", expect="lines_done", token=token)
         if not already:
             try:
+                if changed:
+                    self.erp.update_sale_header(state.sale_id, draft)
                 self.erp.add_sale_lines(state.sale_id, draft)
             except Permanent as err:
                 return self._hold(order, [Hold("ERP_REJECTED", str(err))])
-        self.store.record_step(order.id, "lines_done", expect="authorise_pending", token=token)
-        self._event(order.id, "authorised", sale_id=state.sale_id, adopted=already)
-        return self._bind(order, prepared, state.sale_id, "AUTHORISED", state)
+        self._event(
+            order.id,
+            "authorised" if draft.authorise else "draft_updated",
+            sale_id=state.sale_id,
+            adopted=already,
+            resent=changed,
+        )
+        return self._bind(order, prepared, state.sale_id, wanted, state, token, expect="authorise_pending")
 
     def _close_exceptions(
         self,
@@ -353,7 +493,7 @@ class OrderSync:
     def _prepare(self, order: StorefrontOrder, authorise: bool, state: OrderState) -> Prepared | list[Hold]:
         """The ERP sale for the order, or every reason it cannot be created yet (all of them, not the first)."""
         holds: list[Hold] = []
-        customer = self._resolve_customer(order.customer_id)
+        customer = self._resolve_customer(order)
         if customer is None:
             holds.append(
                 Hold(
@@ -366,47 +506,16 @@ class OrderSync:
         comparisons: list[PriceComparison] = []
         price_accepted = state.price_accepted_version == order.version
         for line in order.lines:
-            mapping = self.config.unit_mapping(line.sku, line.unit)
-            if mapping is None:
-                holds.append(Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping"))
+            checked = self._line(line, customer, rates, price_accepted)
+            if isinstance(checked, Hold):
+                holds.append(checked)
                 continue
-            rule_name = self._tax_rule(line.tax_code)
-            if rule_name is None or rule_name not in rates:
-                holds.append(
-                    Hold(
-                        "TAX_MISMATCH", f"line {line.line_id}: tax code {line.tax_code!r} has no ERP tax rule"
-                    )
-                )
-                continue
-            c = convert(line.quantity, line.unit_price, UnitRule(mapping.erp_sku, mapping.factor))
-            erp_prices = self._erp_prices(c.erp_sku)
-            if erp_prices is None:
-                holds.append(
-                    Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
-                )
-                continue
-            blocking = self.config.pricing.authority is PricingAuthority.ERP
-            if customer is not None and customer.price_tier and customer.price_tier in erp_prices:
-                comparison = compare_price(
-                    c.erp_sku,
-                    customer.price_tier,
-                    c.unit_price,
-                    erp_prices[customer.price_tier],
-                    self.config.pricing.tolerance,
-                )
+            c, rule_name, comparison = checked
+            if comparison is not None:
                 comparisons.append(comparison)
+                blocking = self.config.pricing.authority is PricingAuthority.ERP
                 if blocking and not comparison.within_tolerance and not price_accepted:
                     holds.append(Hold("PRICE_MISMATCH", comparison.describe()))
-            elif customer is not None and blocking and not price_accepted:
-                # The ERP is the price authority but holds no price to check this line against: unchecked
-                # is not agreed.
-                tier = customer.price_tier or "(none)"
-                holds.append(
-                    Hold(
-                        "PRICE_MISMATCH",
-                        f"{c.erp_sku}: no ERP price in tier {tier!r} to check the storefront's against",
-                    )
-                )
             converted.append((c, rule_name, line.name))
         if holds or customer is None:
             return holds
@@ -427,6 +536,77 @@ class OrderSync:
         )
         return Prepared(draft, customer, comparisons)
 
+    def _line(
+        self,
+        line: OrderLine,
+        customer: ErpCustomer | None,
+        rates: Mapping[str, Decimal],
+        price_accepted: bool,
+    ) -> tuple[ConvertedLine, str, PriceComparison | None] | Hold:
+        """One storefront line in ERP terms (SKU, quantity, price per ERP unit, tax rule) and its price
+        comparison, or the reason it cannot be sent. Everything the ERP would refuse of a line is refused
+        here, before the sale header is created (a refusal after it would leave an empty sale behind)."""
+        mapping = self.config.unit_mapping(line.sku, line.unit)
+        if mapping is None:
+            return Hold("UOM_UNMAPPED", f"{line.sku} in unit {line.unit!r} has no ERP mapping")
+        rule = UnitRule(mapping.erp_sku, mapping.factor)
+        primary = self.config.unit_mapping(line.sku, line.primary_unit) if line.primary_unit else None
+        expected = implied_factor(
+            rule, UnitRule(primary.erp_sku, primary.factor) if primary else None, line.unit_rate
+        )
+        if expected is not None and expected != rule.factor:
+            return Hold(
+                "UOM_MISMATCH",
+                f"{line.sku} in unit {line.unit!r}: the mapping sends {_plain(rule.factor)} × {rule.erp_sku}, "
+                f"but the storefront's conversion rate ({_plain(line.unit_rate)} {line.primary_unit} a "
+                f"{line.unit}) makes it {_plain(expected)} × {rule.erp_sku}",
+            )
+        rule_name = self._tax_rule(line.tax_code)
+        if rule_name is None or rule_name not in rates:
+            return Hold(
+                "TAX_MISMATCH", f"line {line.line_id}: tax code {line.tax_code!r} has no ERP tax rule"
+            )
+        c = convert(line.quantity, line.unit_price, rule)
+        own = erp_quantity_problem(line.quantity)
+        if own is not None:  # the storefront's own quantity
+            return Hold("ORDER_INVALID", f"line {line.line_id} ({line.sku} {line.unit}): {own}")
+        problem = erp_quantity_problem(c.quantity)
+        if problem is not None:  # the mapping's factor made it so
+            return Hold(
+                "UOM_MISMATCH",
+                f"line {line.line_id}: {_plain(line.quantity)} {line.unit} of {line.sku} × "
+                f"{_plain(rule.factor)} is {c.erp_sku} {problem}",
+            )
+        erp_prices = self._erp_prices(c.erp_sku)
+        if erp_prices is None:
+            return Hold("SKU_UNKNOWN", f"{c.erp_sku} (for {line.sku} {line.unit}) is not in the ERP")
+        if customer is None:
+            return c, rule_name, None
+        blocking = self.config.pricing.authority is PricingAuthority.ERP
+        if blocking:
+            # what the ERP would charge this customer: its own price, or its tier less its discount
+            erp_price = customer_price(c.erp_sku, customer, erp_prices)
+        elif customer.price_tier and customer.price_tier in erp_prices:
+            erp_price = (customer.price_tier, erp_prices[customer.price_tier])
+        else:
+            erp_price = None
+        if erp_price is not None:
+            basis, price = erp_price
+            return (
+                c,
+                rule_name,
+                compare_price(c.erp_sku, basis, c.unit_price, price, self.config.pricing.tolerance),
+            )
+        if blocking and not price_accepted:
+            # The ERP is the price authority but holds no price to check this line against: unchecked is
+            # not agreed.
+            tier = customer.price_tier or "(none)"
+            return Hold(
+                "PRICE_MISMATCH",
+                f"{c.erp_sku}: no ERP price in tier {tier!r} to check the storefront's against",
+            )
+        return c, rule_name, None
+
     def _money(
         self,
         order: StorefrontOrder,
@@ -436,32 +616,54 @@ class OrderSync:
         """The storefront's money, exactly, as ERP lines and charges (shared/domain/totals.py): the order
         discount taken off the line prices, prices per ERP unit rounded down to 4 decimals, the remainder
         and the shipping as charges. The storefront's own subtotal must agree with its lines."""
-        line_sum = sum((c.line_total for c, _, _ in converted), Decimal(0))
-        if order.subtotal is not None and money(order.subtotal) != line_sum:
+        # the storefront keeps line totals and its subtotal to 4 decimals: compared as it keeps them
+        line_sum = erp_amount(sum((c.line_total for c, _, _ in converted), Decimal(0)))
+        if order.subtotal is not None and erp_amount(order.subtotal) != line_sum:
             return [
                 Hold(
                     "ORDER_INVALID",
-                    f"storefront subtotal {money(order.subtotal)} differs from its lines' total {line_sum} "
-                    "(bundled or kit prices?)",
+                    f"storefront subtotal {erp_amount(order.subtotal)} differs from its lines' total "
+                    f"{line_sum} (bundled or kit prices?)",
                 )
             ]
+        # One ERP line per ERP SKU (the ERP refuses a SKU twice in a sale): eaches and cases of one product
+        # are merged; each storefront line was price-checked on its own before.
+        merged = merge_lines([(c.erp_sku, c.quantity, c.line_total) for c, _, _ in converted])
+        sources: dict[str, list[tuple[str, str]]] = {}  # ERP SKU -> (tax rule, name) of its storefront lines
+        for c, rule_name, name in converted:
+            sources.setdefault(c.erp_sku, []).append((rule_name, name))
+        mixed = [sku for sku, src in sources.items() if len({r for r, _ in src}) > 1]
+        if mixed:
+            return [
+                Hold(
+                    "TAX_MISMATCH",
+                    f"{sku}: its storefront lines carry different tax rules, one ERP line can't",
+                )
+                for sku in mixed
+            ]
         try:
-            priced = price_lines([(c.quantity, c.line_total) for c, _, _ in converted], order.discount_total)
+            priced = price_lines([(q, total) for _, q, total in merged], order.discount_total)
         except ValueError as err:
             return [Hold("ORDER_INVALID", f"order discount {order.discount_total}: {err}")]
         lines = []
-        for (c, rule_name, name), p in zip(converted, priced, strict=True):
+        for (sku, quantity, _), p in zip(merged, priced, strict=True):
+            rule_name, name = sources[sku][0]
             tax = money(p.net * rates[rule_name] / Decimal(100))
+            notes = []
+            if len(sources[sku]) > 1:
+                notes.append(f"{len(sources[sku])} storefront lines merged")
+            if p.discount:
+                notes.append(f"storefront discount {p.discount} in the price")
             lines.append(
                 SaleLine(
-                    sku=c.erp_sku,
+                    sku=sku,
                     name=name,
-                    quantity=c.quantity,
+                    quantity=quantity,
                     price=p.price,
                     tax_rule=rule_name,
                     tax=tax,
                     total=p.erp_net + tax,
-                    comment=f"storefront discount {p.discount} in the price" if p.discount else None,
+                    comment="; ".join(notes) or None,
                 )
             )
         charges: list[SaleCharge] = []
@@ -515,58 +717,41 @@ class OrderSync:
             self.store.put_cached(key, {k: str(v) for k, v in prices.items()}, now, CACHE_SECONDS)
         return prices
 
-    def _resolve_customer(self, storefront_customer_id: str) -> ErpCustomer | None:
-        """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent).
-        The accounts walked are kept in `customer_path` (nearest first): a held order records them, so a
-        later binding of any of them releases it."""
-        seen: set[str] = set()
+    def _resolve_customer(self, order: StorefrontOrder) -> ErpCustomer | None:
+        """The nearest account up the storefront hierarchy, as it is now, that is bound to an ERP customer
+        (the billing parent): a binding finance made (`customers map`), else the ERP id in the account's own
+        external id. Nothing is copied down the tree, so a later binding of a nearer account, a rebind, or a
+        changed external id counts from the next order. Costs no ERP call in steady state: bindings are state
+        reads, the hierarchy comes with the order (a deeper one is read from the storefront), ERP customers
+        are cached. The accounts walked are kept in `customer_path` (nearest first): a held order records
+        them, so a later binding of any of them releases it."""
+        sent = {c.id: c for c in order.customers}
         self.customer_path = []
-        current: str | None = storefront_customer_id
-        while current and current not in seen:
-            seen.add(current)
+        current: str | None = order.customer_id
+        while current and current not in self.customer_path:
             self.customer_path.append(current)
-            erp_id = self._binding(current)
-            customer = None
-            if erp_id is None:
-                sf_customer = self.storefront.get_customer(current)
-                if sf_customer.external_id:
-                    customer = self._erp_customer(sf_customer.external_id)
-                    if customer is not None:
-                        self.store.put_customer_binding(current, customer.id, self.clock.now())
-                if customer is None:
-                    current = sf_customer.parent_id
-                    continue
-            else:
-                customer = self._erp_customer(erp_id)
-            if customer is not None:
-                if current != storefront_customer_id:
-                    self.store.put_customer_binding(
-                        storefront_customer_id, customer.id, self.clock.now(), via=current
-                    )
-                return customer
-            current = None
+            account = sent.get(current) or self.storefront.get_customer(current)
+            bound = self.store.get_customer_binding(current)
+            if bound is not None:
+                # finance's binding decides; one to an ERP customer that no longer exists is no binding
+                # to fall back from silently
+                return self._erp_customer(bound)
+            if account.external_id:
+                customer = self._erp_customer(account.external_id)
+                if customer is not None:
+                    return customer
+            current = account.parent_id
         return None
-
-    def _binding(self, storefront_customer_id: str) -> str | None:
-        """The account's ERP customer; a binding copied from an ancestor counts only while that ancestor is
-        still bound to the same ERP customer (finance may have rebound it since)."""
-        binding = self.store.customer_binding(storefront_customer_id)
-        if binding is None:
-            return None
-        erp_id, via = binding
-        if via is not None and self.store.get_customer_binding(via) != erp_id:
-            return None
-        return erp_id
 
     def _erp_customer(self, erp_customer_id: str) -> ErpCustomer | None:
         now = self.clock.now()
         cached = self.store.get_cached(customer_cache_key(erp_customer_id), now)
         if cached is not None:
-            return ErpCustomer(**cached) if cached else None
+            return ErpCustomer.from_record(cached) if cached else None
         customer = self.erp.get_customer(erp_customer_id)
         self.store.put_cached(
             customer_cache_key(erp_customer_id),
-            customer.__dict__ if customer else {},
+            customer.as_record() if customer else {},
             now,
             CACHE_SECONDS,
         )
@@ -584,9 +769,10 @@ class OrderSync:
     # -- exactly once ---------------------------------------------------------------------------------
     def _create_once(
         self, order: StorefrontOrder, state: OrderState, draft: SaleDraft, token: str
-    ) -> tuple[str, str]:
-        """The sale id and the status its lines hold in the ERP (an adopted sale's own, which may be DRAFT
-        where this run wants AUTHORISED: the caller authorises it)."""
+    ) -> tuple[str, str, str]:
+        """The sale id, the status its lines hold in the ERP (an adopted sale's own, which may be DRAFT
+        where this run wants AUTHORISED: the caller authorises it), and the step the order is at: the
+        caller records `lines_done` from it together with the binding."""
         wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
@@ -601,8 +787,7 @@ class OrderSync:
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
-                self.store.record_step(order.id, "lines_done", expect=step, token=token, sale_id=found.id)
-                return found.id, found.status or wanted
+                return found.id, found.status or wanted, step
             if found is not None:
                 sale_id = found.id
                 self._event(order.id, "erp_sale_adopted", sale_id=sale_id, has_lines=False)
@@ -613,8 +798,7 @@ class OrderSync:
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_lines_adopted", sale_id=found.id)
-                self.store.record_step(order.id, "lines_done", expect=step, token=token)
-                return found.id, found.status or wanted
+                return found.id, found.status or wanted, step
         if step == "header_pending":
             self.store.record_step(order.id, "lines_pending", expect=step, token=token, sale_id=sale_id)
         if sale_id is None:
@@ -623,5 +807,4 @@ class OrderSync:
         self._event(
             order.id, "erp_lines_added", sale_id=sale_id, lines=len(draft.lines), authorise=draft.authorise
         )
-        self.store.record_step(order.id, "lines_done", expect="lines_pending", token=token)
-        return sale_id, wanted
+        return sale_id, wanted, "lines_pending"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk.assertions import Template
 
+from shared.observability import count_credentials_rejected
 from shared.resources import QUEUES
 from tests.infrastructure.conftest import get_att_id, only, operations_topic_id
 
@@ -134,3 +136,32 @@ def test_alerts_key_lets_cloudwatch_use_it_only_for_this_accounts_alarms(templat
             ]
         }
     }
+
+
+def test_a_refused_credential_alarms_operations_at_once_when_the_metric_the_code_emits_arrives(
+    template: Template, capsys
+) -> None:
+    # The alarm must watch exactly the metric the workers publish (namespace, name, every dimension):
+    # CloudWatch matches an alarm's dimensions exactly, and a mismatch would never fire.
+    topic = operations_topic_id(template)
+    for system in ("oro", "cin7"):
+        count_credentials_rejected(system)
+        (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        (directive,) = emf["_aws"]["CloudWatchMetrics"]
+        (metric,) = directive["Metrics"]
+        (dimension_names,) = directive["Dimensions"]
+        alarms = template.find_resources(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Properties": {
+                    "Namespace": directive["Namespace"],
+                    "MetricName": metric["Name"],
+                    "Dimensions": [{"Name": n, "Value": emf[n]} for n in sorted(dimension_names)],
+                }
+            },
+        )
+        _, alarm = only(alarms)
+        props = alarm["Properties"]
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert (props["Statistic"], props["Period"], props["EvaluationPeriods"]) == ("Sum", 60, 1)
+        assert props["AlarmActions"] == [{"Ref": topic}]

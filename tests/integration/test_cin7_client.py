@@ -15,7 +15,7 @@ import pytest
 from sandbox.cin7.server import Cin7Sandbox
 from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.http import OutcomeUnknown, RetryPolicy
-from shared.errors import NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, NotFound, Throttled, Transient
 
 
 def _client(
@@ -64,10 +64,10 @@ LINE = {
 }
 
 
-def test_auth_failure_is_permanent_when_the_key_is_wrong(cin7_sandbox: Cin7Sandbox):
+def test_auth_failure_is_rejected_credentials_when_the_key_is_wrong(cin7_sandbox: Cin7Sandbox):
     wrong_key = "not-the-application-key-123"
     with _client(cin7_sandbox, application_key=wrong_key) as client:
-        with pytest.raises(Permanent, match="authentication failed") as caught:
+        with pytest.raises(CredentialsRejected, match="authentication failed") as caught:
             client.price_tiers()
     text = str(caught.value) + repr(caught.value)
     assert wrong_key not in text and cin7_sandbox.account_id not in text

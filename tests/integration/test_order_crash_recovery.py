@@ -23,6 +23,7 @@ from shared.adapters.cin7.erp import Cin7Erp
 from shared.adapters.http import OutcomeUnknown
 from shared.adapters.orocommerce.client import OroClient
 from shared.adapters.orocommerce.storefront import OroStorefront
+from shared.config import OrderAction
 from shared.errors import Transient
 from shared.flows.order_sync import OrderSync
 from shared.resources import table
@@ -111,6 +112,7 @@ class Worker:
         )
         self.erp = Cin7Erp(client.for_flow("orders"), sale_type=config.erp.sale_type)
         self.clock = TickingClock()
+        self.state = world.state
 
     def sync(self, store: Any) -> OrderSync:
         return OrderSync(
@@ -276,3 +278,84 @@ def test_adopted_draft_lines_are_authorised_when_the_order_was_confirmed_before_
     assert (state.status, state.erp_status, state.step) == ("synced", "AUTHORISED", "lines_done")
     kinds = world.kinds(order_id)
     assert kinds.count("erp_lines_adopted") == 1 and kinds.count("authorised") == 1
+
+
+class DiesAfterLinesDone(DyingStore):
+    """The real store in a process that dies just after its `lines_done` step was written: whatever the flow
+    meant to record about the sale separately from that step never lands."""
+
+    def record_step(self, order_id: str, step: str, **kwargs: Any) -> None:
+        self._alive()
+        self._store.record_step(order_id, step, **kwargs)
+        if step == "lines_done":
+            self.dead = True
+
+
+def test_a_confirmed_order_never_stays_draft_when_the_worker_dies_right_after_recording_its_lines(
+    world: OrderWorld, worker: Worker
+):
+    # The DRAFT lines of a pending order land and their step is recorded; the worker dies before anything
+    # else. Then the order is confirmed. The step carried the binding, so the redelivery authorises the sale.
+    with world.new_orders_status("pending"):
+        order_id = world.place("Acme Holdings", LINES)
+    dying = DiesAfterLinesDone(world.state, "lines_done")
+    with pytest.raises(ProcessKilled):
+        worker.sync(dying).run(order_id)
+    state = world.state.get_order(order_id)
+    assert (state.step, state.status, state.erp_status) == ("lines_done", "draft", "DRAFT")
+
+    world.set_status(order_id, "open")
+    worker.clock.advance(LEASE_SECONDS + 1)
+    result = worker.sync(world.state).run(order_id)
+
+    (sale,) = world.sales(order_id)
+    assert (result.outcome, sale.Order.Status) == ("synced", "AUTHORISED")
+    assert _lines(sale) == EXPECTED_LINES
+    assert world.exceptions(order_id) == {}  # no false ORDER_CHANGED_AFTER_SYNC
+    state = world.state.get_order(order_id)
+    assert (state.status, state.erp_status, state.sale_id) == ("synced", "AUTHORISED", sale.ID)
+
+
+def _ignoring_open_orders(worker: Worker) -> OrderSync:
+    """order_sync run with a status policy under which open orders are no longer synced (say, the config
+    was changed to sync only on `processing`)."""
+    policy = {**worker.config.orders.status_policy, "open": OrderAction.IGNORE}
+    orders = worker.config.orders.model_copy(update={"status_policy": policy})
+    config = worker.config.model_copy(update={"orders": orders})
+    return OrderSync(config, worker.storefront, worker.erp, worker.state, worker.clock)
+
+
+def test_an_empty_header_left_by_a_dead_worker_is_voided_when_its_order_is_then_ignored(
+    world: OrderWorld, worker: Worker
+):
+    order_id = world.place("Acme Holdings", LINES)
+    with pytest.raises(ProcessKilled):
+        worker.sync(DyingStore(world.state, "lines_pending")).run(order_id)
+    (left,) = world.sales(order_id)
+    assert left.Order is None or not left.Order.Lines
+
+    worker.clock.advance(LEASE_SECONDS + 1)
+    result = _ignoring_open_orders(worker).run(order_id)
+
+    assert result.outcome == "ignored"
+    (sale,) = world.sales(order_id)
+    assert sale.Status == "VOIDED"
+    assert "empty_header_voided" in world.kinds(order_id)
+
+
+def test_a_deleted_order_whose_create_died_after_the_header_has_that_header_voided(
+    world: OrderWorld, worker: Worker
+):
+    order_id = world.place("Acme Holdings", LINES)
+    with pytest.raises(ProcessKilled):
+        worker.sync(DyingStore(world.state, "lines_pending")).run(order_id)
+    world.oro.request("DELETE", f"orders/{order_id}")
+
+    worker.clock.advance(LEASE_SECONDS + 1)
+    result = worker.sync(world.state).run(order_id)
+
+    assert result.outcome == "voided"
+    (sale,) = world.sales(order_id)
+    assert sale.Status == "VOIDED"
+    assert world.exceptions(order_id) == {}  # an empty header is no ORDER_DELETED
+    assert world.state.get_order(order_id).status == "deleted"

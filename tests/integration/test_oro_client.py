@@ -19,7 +19,7 @@ import pytest
 from sandbox.oro.server import OroSandbox
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
-from shared.errors import NotFound, Permanent
+from shared.errors import CredentialsRejected, NotFound
 from tests.fixtures.oro_sandbox import ORO_CLIENT_ID, ORO_CLIENT_SECRET
 
 
@@ -117,10 +117,10 @@ def test_the_token_is_cached_refreshed_before_expiry_and_replaced_after_a_401(or
     assert client.token_requests == 4
 
 
-def test_wrong_credentials_are_permanent_and_the_message_names_no_secret(oro_sandbox: OroSandbox):
+def test_wrong_credentials_are_rejected_credentials_and_the_message_names_no_secret(oro_sandbox: OroSandbox):
     wrong = "definitely-not-the-secret"  # noqa: S105 - a test value
     with _client(oro_sandbox, secret=wrong) as client:
-        with pytest.raises(Permanent) as caught:
+        with pytest.raises(CredentialsRejected) as caught:
             client.get_customer("1")
     text = f"{caught.value} {caught.value!r} {client!r}"
     assert "invalid_client" in text and "client id and secret" in text

@@ -105,6 +105,19 @@ def test_call_is_refused_with_403_when_the_key_or_account_is_wrong(cin7_sandbox:
     assert cin7_sandbox.stats()["unauthorised"] == 2
 
 
+def test_the_old_key_is_refused_with_403_when_the_application_key_is_regenerated(
+    cin7_sandbox: Cin7Sandbox,
+) -> None:
+    old = cin7_sandbox.headers()
+    control = httpx.post(cin7_sandbox.control_url + "application-key", json={"application_key": "key-2"})
+    assert control.status_code == 200
+    refused = httpx.get(cin7_sandbox.base_url + "me", headers=old)
+    assert refused.status_code == 403 and refused.json()[0]["Exception"].startswith("Incorrect credentials")
+    assert httpx.get(cin7_sandbox.base_url + "me", headers=cin7_sandbox.headers("key-2")).status_code == 200
+    cin7_sandbox.reset()
+    assert httpx.get(cin7_sandbox.base_url + "me", headers=old).status_code == 200
+
+
 def test_paths_are_case_insensitive_and_a_wrong_path_is_404(cin7_sandbox: Cin7Sandbox) -> None:
     headers = cin7_sandbox.headers()
     root = cin7_sandbox.root_url
@@ -413,6 +426,33 @@ def test_customer_names_are_unique_and_hierarchies_have_one_level(
     parent = cin7_client.get("customer", params={"ID": cin7_demo["customers"]["Acme Holdings"]}).json()
     assert parent["CustomerList"][0]["ChildCustomers"][0]["CustomerName"] == "Acme Perth"
     assert cin7_client.get("customer", params={"Name": "acme"}).json()["Total"] == 2  # starts-with
+
+
+def test_custom_prices_are_set_per_customer_and_answered_only_with_IncludeProductPrices(
+    cin7_client: httpx.Client, cin7_demo: dict
+) -> None:
+    acme = cin7_demo["customers"]["Acme Holdings"]
+    rows = [
+        {"CustomerID": acme, "ProductSKU": "WID-100", "Price": "11.00"},
+        {"CustomerName": "Acme Holdings", "ProductID": cin7_demo["products"]["GAD-200"], "Price": "7.10"},
+        {"CustomerID": acme, "ProductSKU": "NOPE-1", "Price": "1.00"},
+    ]
+    answer = send(cin7_client, "POST", "custom-prices", {"CustomPrices": rows})
+    # reference §1/§6: a bulk write answers 200, with what it could not apply inside `Errors`
+    assert answer.status_code == 200
+    assert [("NOPE-1" in e) for e in answer.json()["Errors"]] == [True]
+
+    def prices(**params: str) -> dict[str, Decimal]:
+        found = cin7_client.get("customer", params={"ID": acme, **params}).json()["CustomerList"][0]
+        return {p["ProductSKU"]: Decimal(str(p["Price"])) for p in found["ProductPrices"]}
+
+    assert prices() == {}
+    assert prices(IncludeProductPrices="true") == {"WID-100": Decimal("11"), "GAD-200": Decimal("7.1")}
+    gone = cin7_client.delete(
+        "custom-prices", params={"ProductID": cin7_demo["products"]["WID-100"], "CustomerID": acme}
+    )
+    assert gone.status_code == 200
+    assert prices(IncludeProductPrices="true") == {"GAD-200": Decimal("7.1")}
 
 
 def test_price_tiers_are_ten_and_products_carry_them_by_name(

@@ -206,6 +206,22 @@ def test_requests_without_token_or_with_wrong_credentials_are_refused(oro_sandbo
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
 
 
+def test_the_old_client_secret_is_refused_when_the_oauth_client_secret_changes(
+    oro_sandbox: OroSandbox,
+) -> None:
+    def token(secret: str) -> httpx.Response:
+        form = {"grant_type": "client_credentials", "client_id": ORO_CLIENT_ID, "client_secret": secret}
+        return httpx.post(oro_sandbox.token_url, data=form)
+
+    changed = httpx.post(f"{oro_sandbox.control_url.rstrip('/')}/oauth-client", json={"client_secret": "s-2"})
+    assert changed.status_code == 200
+    old = token(ORO_CLIENT_SECRET)
+    assert old.status_code == 401 and old.json()["error"] == "invalid_client"
+    assert token("s-2").status_code == 200
+    oro_sandbox.reset()
+    assert token(ORO_CLIENT_SECRET).status_code == 200
+
+
 def test_token_expires_after_its_ttl(oro_sandbox: OroSandbox, oro_api: OroApi) -> None:
     assert oro_api.control.post("/config", json={"token_ttl": 1}).json()["token_ttl"] == 1
     token = oro_api.fetch_token()

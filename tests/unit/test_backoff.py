@@ -18,7 +18,7 @@ from shared.adapters.http import (
     run_with_retries,
     transport_error,
 )
-from shared.errors import NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, NotFound, Permanent, Throttled, Transient
 
 
 def test_backoff_doubles_within_jitter_bounds_when_retrying():
@@ -42,6 +42,7 @@ def test_delay_for_stops_after_attempts_and_for_permanent_errors():
     assert policy.delay_for(1, Permanent("x")) is None
     assert policy.delay_for(1, NotFound("x")) is None
     assert policy.delay_for(1, OutcomeUnknown("x")) is None
+    assert policy.delay_for(1, CredentialsRejected("x", system="cin7")) is None  # the queue retries it
 
 
 def test_delay_for_honours_retry_after_when_short_and_gives_up_when_long():

@@ -21,7 +21,7 @@ from shared.adapters.cin7.models import (
     parse_cin7_time,
 )
 from shared.adapters.http import OutcomeUnknown, RetryPolicy, loads
-from shared.errors import NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, NotFound, Permanent, Throttled, Transient
 
 AVAILABILITY = """
 { "Total": 1842, "Page": 1, "ProductAvailabilityList": [
@@ -218,7 +218,7 @@ def _json(status: int, body, **headers) -> httpx.Response:
         (_json(405, [{"ErrorCode": 405, "Exception": "Method not allowed"}]), Permanent, "405"),
         (
             _json(403, [{"ErrorCode": 403, "Exception": f"Invalid key {KEY}"}]),
-            Permanent,
+            CredentialsRejected,
             "authentication failed",
         ),
         (httpx.Response(404, content=b""), NotFound, "404"),

@@ -21,7 +21,7 @@ from shared.adapters.orocommerce.models import (
     OroProduct,
     OroProductPrice,
 )
-from shared.errors import NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, NotFound, Permanent, Throttled, Transient
 
 ORDER_DOC = """
 {
@@ -304,7 +304,7 @@ def test_throttled_with_short_retry_after_is_slept_then_succeeds():
     assert slept == [2.0]
 
 
-def test_401_is_retried_once_with_a_fresh_token_then_permanent():
+def test_401_is_retried_once_with_a_fresh_token_then_rejected_credentials():
     tokens: list[int] = []
     seen: list[str] = []
 
@@ -314,23 +314,24 @@ def test_401_is_retried_once_with_a_fresh_token_then_permanent():
         seen.append(request.headers["Authorization"])
         return _jsonapi(401)
 
-    client, _ = _client(handler)
-    with pytest.raises(Permanent, match="fresh token") as caught:
+    client, slept = _client(handler)
+    with pytest.raises(CredentialsRejected, match="fresh token") as caught:
         client.get("orders", "1")
-    assert seen == ["Bearer tok-1", "Bearer tok-2"]
+    assert seen == ["Bearer tok-1", "Bearer tok-2"] and slept == []  # not retried beyond the fresh token
     assert "tok-" not in str(caught.value)
 
 
-def test_token_refused_is_permanent_and_never_echoes_the_secret():
+def test_token_refused_is_rejected_credentials_and_never_echoes_the_secret():
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/oauth2-token"
         body = request.content.decode()
         assert "grant_type=client_credentials" in body
         return httpx.Response(401, json={"error": "invalid_client", "message": f"bad {SECRET}"})
 
-    client, _ = _client(handler)
-    with pytest.raises(Permanent, match="invalid_client") as caught:
+    client, slept = _client(handler)
+    with pytest.raises(CredentialsRejected, match="invalid_client") as caught:
         client.get("orders", "1")
+    assert caught.value.system == "oro" and slept == []
     assert SECRET not in str(caught.value) and SECRET not in repr(client)
 
 

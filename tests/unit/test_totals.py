@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from shared.domain.totals import allocate, price_lines
+from shared.domain.totals import allocate, merge_lines, price_lines
 
 
 def test_hundred_cases_of_twelve_keep_the_total_exact_through_a_rounding_remainder():
@@ -53,3 +53,23 @@ def test_a_discount_larger_than_the_order_is_refused():
         price_lines([(D(1), D("5.00"))], discount=D("6.00"))
     with pytest.raises(ValueError, match="negative"):
         price_lines([(D(1), D("5.00"))], discount=D("-1"))
+
+
+def test_four_decimal_line_totals_are_kept_as_the_storefront_keeps_them():
+    # three lines of 3 × 0.2375: 0.7125 each, 2.1375 in all (not 0.71 × 3 = 2.13)
+    lines = price_lines([(D(3), D("0.7125"))] * 3)
+    assert [(ln.price, ln.net, ln.rounding) for ln in lines] == [(D("0.2375"), D("0.7125"), D(0))] * 3
+    assert sum(ln.erp_net for ln in lines) == D("2.1375")
+
+
+def test_line_totals_beyond_four_decimals_still_sum_to_the_subtotal_at_four():
+    # 0.5 × 0.2375 = 0.11875 twice: 0.2375 in all, one line takes the rounding's extra 0.0001
+    lines = price_lines([(D("0.5"), D("0.11875")), (D("0.5"), D("0.11875"))])
+    assert sum(ln.net for ln in lines) == D("0.2375")
+
+
+def test_lines_of_one_sku_merge_into_one_in_first_seen_order():
+    merged = merge_lines(
+        [("WID-100", D(5), D("60.00")), ("GAD-200", D(1), D("8.00")), ("WID-100", D(12), D("143.95"))]
+    )
+    assert merged == [("WID-100", D(17), D("203.95")), ("GAD-200", D(1), D("8.00"))]

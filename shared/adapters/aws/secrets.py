@@ -1,6 +1,8 @@
 """Secrets from Secrets Manager through Powertools Parameters, cached for `max_age` seconds.
 
-Values never reach logs or exception messages: errors name the secret and the missing key only.
+Values never reach logs or exception messages: errors name the secret and the missing key only. A secret that
+holds a system's API credentials (`system` given) and cannot be read or lacks a key is `CredentialsRejected`:
+an outage to alarm on and retry until the secret is fixed, like the system refusing it.
 """
 
 from __future__ import annotations
@@ -9,10 +11,21 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, CredentialsRejected
 
 
-def get_secret_json(name: str, *, required_keys: tuple[str, ...] = (), max_age: int = 300) -> dict[str, Any]:
+def get_secret_json(
+    name: str, *, required_keys: tuple[str, ...] = (), max_age: int = 300, system: str | None = None
+) -> dict[str, Any]:
+    try:
+        return _read(name, required_keys, max_age)
+    except ConfigError as err:
+        if system is None:
+            raise
+        raise CredentialsRejected(f"{system}: {err}", system=system) from None
+
+
+def _read(name: str, required_keys: tuple[str, ...], max_age: int) -> dict[str, Any]:
     try:
         value = parameters.get_secret(name, transform="json", max_age=max_age)
     except parameters.exceptions.TransformParameterError:

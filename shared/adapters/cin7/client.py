@@ -7,8 +7,8 @@ Classification (reference §1, §8), once, here:
   Retry-After; one that is present is honoured.
 - a 503 without that message is an outage, not throttling → `Transient` (backoff, the shared budget
   untouched); so are other 5xx, 408, timeouts, connection errors. 400/405/409/422… → `Permanent` carrying
-  Cin7's `Exception` text (a 400 that says "… not found" → `NotFound`); 401/403 → `Permanent` (auth), the
-  key never echoed; 404 → `NotFound` (Cin7 uses it for unknown endpoints too: the message says so).
+  Cin7's `Exception` text (a 400 that says "… not found" → `NotFound`); 401/403 → `CredentialsRejected`
+  (an outage, not bad data: never retried here, the key never echoed); 404 → `NotFound` (Cin7 uses it for unknown endpoints too: the message says so).
 - 200 with a body that is not JSON (Cin7 answers an unknown path with an HTML page and 200) → `Permanent`:
   the same request gets the same page, so retrying would only spend the rate budget. A 200 whose JSON is
   cut short → `Transient` (or `OutcomeUnknown` for a create: it was processed).
@@ -58,7 +58,7 @@ from shared.adapters.http import (
     transport_error,
 )
 from shared.config import Cin7Endpoint
-from shared.errors import IntegrationError, NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, IntegrationError, NotFound, Permanent, Throttled, Transient
 from shared.observability import logger
 
 SYSTEM = "cin7"
@@ -328,7 +328,7 @@ class Cin7Client:
                 retry_after_seconds=retry_after_seconds(response),
             )
         if status in (401, 403):
-            raise Permanent(
+            raise CredentialsRejected(
                 f"cin7: {operation}: {status} authentication failed: check the account id and application "
                 "key of this API application",
                 system=SYSTEM,
@@ -463,6 +463,11 @@ class Cin7Client:
         data = self.request("POST", "sale/order", body=body)
         return self._model(Cin7SaleOrder, data, "POST /sale/order")  # type: ignore[no-any-return]
 
+    def update_sale(self, header: Mapping[str, Any] | BaseModel) -> Cin7Sale:
+        """PUT /sale (the header, with its `ID`): safe to repeat, it sets the same fields again."""
+        data = self.request("PUT", "sale", body=_as_body(header))
+        return self._model(Cin7Sale, data, "PUT /sale")  # type: ignore[no-any-return]
+
     def get_sale(self, sale_id: str) -> Cin7Sale:
         data = self.request("GET", "sale", params={"ID": sale_id})
         if not isinstance(data, dict) or not data.get("ID"):
@@ -515,7 +520,12 @@ class Cin7Client:
         yield from self._iter_models(Cin7Customer, "customer", "CustomerList", params, limit)
 
     def get_customer(self, customer_id: str) -> Cin7Customer:
-        data = self.request("GET", "customer", params={"ID": customer_id, "IncludeDeprecated": "true"})
+        """The customer with its customer-specific prices (`ProductPrices`), in one call."""
+        data = self.request(
+            "GET",
+            "customer",
+            params={"ID": customer_id, "IncludeDeprecated": "true", "IncludeProductPrices": "true"},
+        )
         for row in self._rows(data, "CustomerList", "GET /customer"):
             customer = self._model(Cin7Customer, row, "GET /customer")
             if customer.ID == customer_id:

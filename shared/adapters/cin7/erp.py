@@ -81,7 +81,12 @@ class Cin7Erp:
         except NotFound:
             return None
         return ErpCustomer(
-            id=c.ID, name=c.Name, on_credit_hold=bool(c.IsOnCreditHold), price_tier=c.PriceTier
+            id=c.ID,
+            name=c.Name,
+            on_credit_hold=bool(c.IsOnCreditHold),
+            price_tier=c.PriceTier,
+            discount=c.Discount or Decimal(0),
+            prices={p.ProductSKU: p.Price for p in c.ProductPrices if p.ProductSKU and p.Price is not None},
         )
 
     def tax_rates(self) -> Mapping[str, Decimal]:
@@ -126,6 +131,11 @@ class Cin7Erp:
             [sale_charge(charge) for charge in draft.charges],
             memo=draft.note,
         )
+
+    def update_sale_header(self, sale_id: str, draft: SaleDraft) -> None:
+        header = sale_header(draft, self.sale_type)
+        del header["SaleType"]  # POST only
+        self.client.update_sale({**header, "ID": sale_id})
 
     def void_sale(self, sale_id: str) -> None:
         """Voids the sale unless any of it was fulfilled (then `AlreadyFulfilled`, nothing changed)."""

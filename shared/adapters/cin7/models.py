@@ -207,6 +207,15 @@ class Cin7SaleListRow(_Wire):
 # --------------------------------------------------------------------------------------- customers
 
 
+class Cin7CustomerPrice(_Wire):
+    ProductID: str | None = None
+    ProductSKU: str | None = None
+    ProductName: str | None = None
+    CustomerID: str | None = None
+    CustomerName: str | None = None
+    Price: Money = None
+
+
 class Cin7Customer(_Wire):
     ID: str
     Name: str
@@ -237,6 +246,8 @@ class Cin7Customer(_Wire):
     Addresses: list[dict[str, Any]] = Field(default_factory=list)
     Contacts: list[dict[str, Any]] = Field(default_factory=list)
     ChildCustomers: list[dict[str, Any]] = Field(default_factory=list)
+    # Customer-specific prices, answered with `IncludeProductPrices=true` (reference §3).
+    ProductPrices: list[Cin7CustomerPrice] = Field(default_factory=list)
 
     def additional_attribute(self, n: int) -> str | None:
         if not 1 <= n <= 10:

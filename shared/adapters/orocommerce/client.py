@@ -1,7 +1,9 @@
 """OroCommerce back-office JSON:API client: OAuth2 client credentials, paging, filters, error classification.
 
 Every failure leaves this module as one of `shared.errors` (reference §1-2, §10):
-- 401 is answered once with a fresh token; a second 401 is `Permanent` (credentials or API feature off).
+- 401 is answered once with a fresh token; a second 401, or a token request refused (400/401/403: the client
+  id or secret is wrong, or the application no longer allows the grant), is `CredentialsRejected`: an outage
+  retried by the queue, never a per-order error, and never retried here.
 - 403 is `Permanent` (the API user's ACL or organization), 404 `NotFound`, other 4xx `Permanent` naming the
   JSON:API error detail and pointer.
 - 429 and 503 are `Throttled` (with Retry-After when sent), other 5xx, timeouts and connection errors
@@ -51,7 +53,7 @@ from shared.adapters.orocommerce.models import (
     Resource,
 )
 from shared.config import OroEndpoint
-from shared.errors import IntegrationError, NotFound, Permanent, Throttled, Transient
+from shared.errors import CredentialsRejected, IntegrationError, NotFound, Permanent, Throttled, Transient
 from shared.observability import logger
 
 SYSTEM = "oro"
@@ -59,6 +61,9 @@ T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
+# How many ancestors of the order's customer come with the order (`include=customer.parent.parent...`): a
+# deeper billing parent costs one customer read per level beyond these.
+CUSTOMER_ANCESTORS_INCLUDED = 3
 
 
 def oro_time(moment: datetime) -> str:
@@ -227,7 +232,7 @@ class OroClient:
         status = response.status_code
         if status in (400, 401, 403):
             code = self._token_error(response) or f"HTTP {status}"
-            raise Permanent(
+            raise CredentialsRejected(
                 f"oro: the token request was refused ({status} {code}): check the OAuth application's "
                 "client id and secret and that it allows the client credentials grant",
                 system=SYSTEM,
@@ -286,7 +291,7 @@ class OroClient:
                 token = self._access_token(stale=token)
                 response = self._send(method, url, params, content, token, headers, operation, creates)
                 if response.status_code == 401:
-                    raise Permanent(
+                    raise CredentialsRejected(
                         f"oro: {operation}: 401 Unauthorized even with a fresh token: the token is refused "
                         "(check the OAuth application, its user, and that the Web API feature is enabled)",
                         system=SYSTEM,
@@ -386,7 +391,9 @@ class OroClient:
                 status=status,
             )
         if status == 401:
-            return Permanent(f"oro: {operation}: 401 Unauthorized{suffix}", system=SYSTEM, status=status)
+            return CredentialsRejected(
+                f"oro: {operation}: 401 Unauthorized{suffix}", system=SYSTEM, status=status
+            )
         if status == 404:
             return NotFound(f"oro: {operation}: 404 Not Found{suffix}", system=SYSTEM, status=status)
         if status == 408:
@@ -576,9 +583,17 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = ("lineItems", "customer", "lineItems.product.taxCode"),
+        include: Iterable[str] = (
+            "lineItems",
+            "lineItems.product.taxCode",
+            "lineItems.product.primaryUnitPrecision",
+            "lineItems.product.unitPrecisions",
+            f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
+        ),
     ) -> OroOrder:
-        """The order with its lines, customer and each line's product tax code, in one request."""
+        """The order with its lines, each line's product tax code and unit precisions (primary unit,
+        conversion rates), its customer and that customer's nearest ancestors (the billing parent is usually
+        among them), in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 

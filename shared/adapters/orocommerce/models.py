@@ -152,6 +152,10 @@ class OroOrderLine(_Wire):
     updated_at: UtcDatetime | None = None
     # The product's tax code (TaxBundle `producttaxcodes.code`), when the document included it.
     tax_code: str | None = None
+    # The product's unit precisions, when the document included them: primary units in one of this line's
+    # unit (`conversionRate`), and the primary unit.
+    unit_rate: Decimal | None = None
+    primary_unit: str | None = None
 
     @property
     def unit(self) -> str | None:
@@ -161,12 +165,22 @@ class OroOrderLine(_Wire):
     @classmethod
     def from_resource(cls, r: Resource, included: Included | None = None) -> OroOrderLine:
         tax_code = None
+        unit_rate: Decimal | None = None
+        primary_unit = None
         if included is not None:
             product = included.get(r.one("product"))
             code = included.get(product.one("taxCode")) if product is not None else None
             tax_code = code.attr("code") if code is not None else None
+            if product is not None:
+                units = OroProduct.from_resource(product, included)
+                primary_unit = units.primary_unit
+                unit_rate = units.conversion_rate(r.one_id("productUnit") or r.attr("productUnitCode") or "")
+                if unit_rate is None and primary_unit is not None:
+                    primary_unit = None  # the line's unit is not among the product's: nothing to compare
         return cls(
             tax_code=tax_code,
+            unit_rate=unit_rate,
+            primary_unit=primary_unit,
             id=r.id or "",
             product_sku=r.attr("productSku"),
             product_name=r.attr("productName"),
@@ -240,6 +254,8 @@ class OroOrder(_Wire):
     # Filled only when the document included them (`include=lineItems,customer`).
     line_items: list[OroOrderLine] = Field(default_factory=list)
     customer: OroCustomer | None = None
+    # The customer and the ancestors the document included (`customer.parent.parent...`), nearest first.
+    customer_chain: list[OroCustomer] = Field(default_factory=list)
 
     @property
     def lines_included(self) -> bool:
@@ -250,6 +266,11 @@ class OroOrder(_Wire):
         included = included or Included()
         lines = [included.get(ref) for ref in r.many("lineItems")]
         customer_res = included.get(r.one("customer"))
+        chain: list[OroCustomer] = []
+        current = customer_res
+        while current is not None and all(c.id != current.id for c in chain):
+            chain.append(OroCustomer.from_resource(current))
+            current = included.get(current.one("parent"))
         source = r.one("source")
         return cls(
             id=r.id or "",
@@ -281,6 +302,7 @@ class OroOrder(_Wire):
             shipping_tracking_ids=r.many_ids("shippingTrackings"),
             line_items=[OroOrderLine.from_resource(x, included) for x in lines if x is not None],
             customer=OroCustomer.from_resource(customer_res) if customer_res else None,
+            customer_chain=chain,
         )
 
 

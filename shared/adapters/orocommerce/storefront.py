@@ -42,6 +42,8 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
                 quantity=li.quantity,
                 unit_price=li.value,
                 tax_code=li.tax_code,
+                unit_rate=li.unit_rate,
+                primary_unit=li.primary_unit,
             )
         )
     return StorefrontOrder(
@@ -63,6 +65,8 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
         sub_order_ids=tuple(order.sub_order_ids),
         source_type=order.source_type,
         ship_until=order.ship_until,
+        external_status=order.status,
+        customers=tuple(to_storefront_customer(c) for c in order.customer_chain),
     )
 
 
