@@ -43,6 +43,7 @@ from shared.adapters.orocommerce.models import (
     OroCustomer,
     OroInventoryLevel,
     OroOrder,
+    OroOrderSubtotal,
     OroPriceList,
     OroProduct,
     OroProductPrice,
@@ -76,6 +77,19 @@ def filter_value(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(filter_value(v) for v in value)
     return str(value)
+
+
+# What order sync reads with an order, in the one GET (reference §3 relationships).
+ORDER_INCLUDE = (
+    "lineItems",
+    "customer",
+    "lineItems.product.taxCode",
+    "customerUser",
+    "billingAddress",
+    "billingAddress.country",
+    "shippingAddress",
+    "shippingAddress.country",
+)
 
 
 def filters(**conditions: Any) -> dict[str, str]:
@@ -576,11 +590,23 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = ("lineItems", "customer", "lineItems.product.taxCode"),
+        include: Iterable[str] = ORDER_INCLUDE,
     ) -> OroOrder:
-        """The order with its lines, customer and each line's product tax code, in one request."""
+        """The order with its lines, customer, each line's product tax code, its addresses (with their
+        countries) and the buyer, in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
+
+    def order_subtotals(self, order_id: str) -> list[OroOrderSubtotal] | None:
+        """The order's totals block (`GET /ordersubtotals?filter[order]=`, 6.1+, reference §3); None where
+        the installation has no such resource (before 6.1)."""
+        try:
+            doc = self.get("ordersubtotals", params=filters(order=str(order_id)))
+        except NotFound:
+            return None
+        return [
+            self._typed("GET /ordersubtotals", OroOrderSubtotal.from_resource, r) for r in doc.resources()
+        ]
 
     def iter_orders(
         self,
