@@ -369,7 +369,9 @@ def order_document(
             for k in ("country", "region")
             if fields.get(k)
         }
-        included.append({"type": "orderaddresses", "id": address_ref, "attributes": attrs, "relationships": rels})
+        included.append(
+            {"type": "orderaddresses", "id": address_ref, "attributes": attrs, "relationships": rels}
+        )
         relationships[name] = {"data": {"type": "orderaddresses", "id": address_ref}}
     if parent_ref is not None:
         relationships["parent"] = {"data": {"type": "orders", "id": parent_ref}}

@@ -175,7 +175,12 @@ def test_tax_inclusive_customer_gets_an_inclusive_sale_whose_total_is_oros_to_th
     assert sale.TaxCalculation == "Inclusive"
     [line] = sale.Order.Lines
     # the price holds the tax: 110.00 / 12 rounded down; Cin7 splits the 10.00 back out of the total
-    assert (line.Quantity, line.Price, line.Tax, line.Total) == (D(12), D("9.1666"), D("10.00"), D("109.9992"))
+    assert (line.Quantity, line.Price, line.Tax, line.Total) == (
+        D(12),
+        D("9.1666"),
+        D("10.00"),
+        D("109.9992"),
+    )
     charges = {c.Description: (c.Price, c.Tax, c.Total) for c in sale.Order.AdditionalCharges}
     assert charges == {
         "Freight": (D("27.50"), D("2.50"), D("27.50")),
@@ -187,21 +192,20 @@ def test_tax_inclusive_customer_gets_an_inclusive_sale_whose_total_is_oros_to_th
     assert world.exceptions(order_id) == {}
 
 
-def test_sale_tax_beyond_a_cent_of_the_tax_oro_computed_holds_the_order_TAX_MISMATCH(world: OrderWorld):
+def test_sale_tax_beyond_a_cent_of_the_tax_oro_computed_holds_the_order_TAX_MISMATCH_and_agreeing_tax_syncs(
+    world: OrderWorld,
+):
     with world.oro_taxation({"standard": "8"}):  # Oro taxes WID-100 at 8 %, Cin7's rule is 10 %
-        order_id = world.place("Acme Holdings", [("WID-100", "each", 10, "12.00")])
+        held = world.place("Acme Holdings", [("WID-100", "each", 10, "12.00")])
+        world.settle()
+    with world.oro_taxation({"standard": "10"}):  # the same order where Oro's rate is Cin7's
+        synced = world.place("Acme Holdings", [("WID-100", "each", 10, "12.00")])
         world.settle()
 
-    found = _held(world, order_id, "TAX_MISMATCH")
+    found = _held(world, held, "TAX_MISMATCH")
     assert found["owner"] == "finance"
     assert "9.60" in found["detail"] and "12.00" in found["detail"]
-
-
-def test_sale_tax_agreeing_with_the_tax_oro_computed_is_synced_with_oros_total(world: OrderWorld):
-    with world.oro_taxation({"standard": "10"}):
-        order_id = world.place("Acme Holdings", [("WID-100", "each", 10, "12.00")])
-        world.settle()
-
-    sale = world.the_sale(order_id)
+    sale = world.the_sale(synced)
     assert sale.TaxCalculation == "Exclusive"
-    assert sale.Order.Total == D(world.get_order(order_id)["attributes"]["totalValue"]) == D("132.00")
+    assert sale.Order.Total == D(world.get_order(synced)["attributes"]["totalValue"]) == D("132.00")
+    assert world.exceptions(synced) == {}

@@ -117,7 +117,9 @@ def test_addresses_contacts_and_notes_of_domain_objects_are_masked():
         shipping_address=Address(line1="1 Dock Rd", city="Springfield", contact="Stella Storm", phone="555"),
         contact=Contact(name="Stella Storm", email="store12@acme.example", phone="555"),
     )
-    masked = mask_personal({"draft": draft, "customerNotes": "ring Stella", "ShippingAddress": {"Line1": "x"}})
+    masked = mask_personal(
+        {"draft": draft, "customerNotes": "ring Stella", "ShippingAddress": {"Line1": "x"}}
+    )
     text = json.dumps(masked)
     assert "Dock" not in text and "Stella" not in text and "store12" not in text and "555" not in text
     assert masked["draft"]["external_id"] == "oro:order:1"

@@ -24,7 +24,12 @@ def test_tax_inclusive_line_priced_from_its_gross_keeps_the_total_exact_through_
     net = D("100.00")
     tax = tax_on(net, D(10))
     [line] = price_lines([(D(12), net + tax)])
-    assert (tax, line.price, line.erp_net, line.rounding) == (D("10.00"), D("9.1666"), D("109.9992"), D("0.0008"))
+    assert (tax, line.price, line.erp_net, line.rounding) == (
+        D("10.00"),
+        D("9.1666"),
+        D("109.9992"),
+        D("0.0008"),
+    )
     assert tax_within(line.erp_net + line.rounding, D(10)) == tax
 
 
