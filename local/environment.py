@@ -251,7 +251,7 @@ class LocalEnvironment:
         oro.patch("customers", acme_oro, {"externalId": acme_cin7})
         url = f"{self.runtime.base_url}/webhooks/oro"
         # quote.created too: a quote reaches the route and is acknowledged as not-an-order.
-        for topic in ("order.created", "order.updated", "quote.created"):
+        for topic in ("order.created", "order.updated", "order.deleted", "quote.created"):
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
         return self.ids
 

@@ -208,8 +208,24 @@ class Orders(_Strict):
             "cancelled": OrderAction.VOID,
         }
     )
+    # Oro external `status` (an approval workflow's, with External Status Management on) -> a more cautious
+    # action than the internal status gives: an order awaiting approval is not yet a sale to authorise.
+    external_status_policy: dict[str, OrderAction] = Field(
+        default_factory=lambda: {"wait_for_approval": OrderAction.CREATE_DRAFT}
+    )
     sub_orders: SubOrderSide = SubOrderSide.CHILDREN
     external_id_prefix: str = "oro:order:"
+
+    @field_validator("external_status_policy")
+    @classmethod
+    def _external_only_holds_back(cls, v: dict[str, OrderAction]) -> dict[str, OrderAction]:
+        for status, action in v.items():
+            if action not in (OrderAction.CREATE_DRAFT, OrderAction.HOLD):
+                raise ValueError(
+                    f"{status!r}: an external status can only hold an order back ('create_draft' or 'hold'), "
+                    f"not {action.value!r}"
+                )
+        return v
 
     @field_validator("status_policy")
     @classmethod

@@ -51,6 +51,10 @@ class Erp(Protocol):
 
     def add_sale_lines(self, sale_id: str, draft: SaleDraft) -> None: ...
 
+    def update_sale_header(self, sale_id: str, draft: SaleDraft) -> None:
+        """Rewrites the header (customer, references, addresses) of a sale that is still DRAFT."""
+        ...
+
     def void_sale(self, sale_id: str) -> None: ...
 
     @property

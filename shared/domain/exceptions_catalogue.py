@@ -171,9 +171,19 @@ _TYPES = (
         False,
         "the Oro order is changed back to what the ERP sale holds, or a person resolves it",
         "The Oro order's lines, customer, PO number, discount or shipping changed after its ERP sale was "
-        "created; the service never rewrites a sale it has sent. Apply the change to the ERP sale by hand (or "
+        "authorised; the service never rewrites an authorised sale (a DRAFT sale follows the order). Apply the change to the ERP sale by hand (or "
         "cancel and re-place the order), then `orosync exceptions resolve ORDER_CHANGED_AFTER_SYNC order:<id> "
         "--note '...'`.",
+    ),
+    ExceptionType(
+        "ORDER_DELETED",
+        Owner.CUSTOMER_SERVICE,
+        False,
+        "a person resolves it",
+        "The Oro order was deleted after its ERP sale was authorised, so stock stays committed to it. Ask who "
+        "deleted it and why; void the ERP sale by hand (or keep it, if the order stands), then "
+        "`orosync exceptions resolve ORDER_DELETED order:<id> --note '...'`. A DRAFT sale of a deleted order "
+        "is voided by the service itself.",
     ),
     ExceptionType(
         "ERP_REJECTED",

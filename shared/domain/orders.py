@@ -25,6 +25,14 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class StorefrontCustomer:
+    id: str
+    name: str
+    parent_id: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Address:
     """A postal address as the order carries it. Personal data: never logged unmasked."""
 
@@ -74,6 +82,11 @@ class StorefrontOrder:
     contact: Contact | None = None
     # The storefront's own tax total for the order; None when it computed none (taxation off, or not given).
     tax_total: Decimal | None = None
+    # The ordering account and the ancestors the storefront sent with the order, nearest first (the walk
+    # to the billing parent reads the rest): as they are now, never as an earlier order saw them.
+    customers: tuple[StorefrontCustomer, ...] = ()
+    # The status an external workflow (approval) set beside the internal one, e.g. "wait_for_approval".
+    external_status: str | None = None
 
     @property
     def version(self) -> str:
@@ -115,14 +128,6 @@ class OrderVersion:
     @property
     def version(self) -> str:
         return self.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class StorefrontCustomer:
-    id: str
-    name: str
-    parent_id: str | None = None
-    external_id: str | None = None
 
 
 @dataclass(frozen=True)

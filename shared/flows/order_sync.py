@@ -53,7 +53,7 @@ class Prepared:
 @dataclass
 class OrderSyncResult:
     order_id: str
-    outcome: str  # synced | draft | held | ignored | unchanged | voided
+    outcome: str  # synced | draft | held | ignored | unchanged | voided | deleted | cancel_blocked
     sale_id: str | None = None
     reasons: list[str] = field(default_factory=list)
     erp_calls: int = 0
@@ -101,8 +101,10 @@ class OrderSync:
         alone: the storefront's document (ORDER_INVALID) or the ERP's refusal (ERP_REJECTED)."""
         try:
             order = self.storefront.get_order(order_id)
-        except NotFound:
-            raise  # the order is gone: the handler acknowledges it
+        except NotFound as err:
+            if err.system == "state":
+                raise
+            return self._deleted(order_id, err)
         except Permanent as err:
             return self._hold_unreadable(order_id, str(err))
         try:
@@ -118,7 +120,12 @@ class OrderSync:
 
     def _run(self, order: StorefrontOrder, token: str) -> OrderSyncResult:
         state = self.store.get_order(order.id)
-        decision = gate(order, self.config.orders.status_policy, self.config.orders.sub_orders)
+        decision = gate(
+            order,
+            self.config.orders.status_policy,
+            self.config.orders.sub_orders,
+            self.config.orders.external_status_policy,
+        )
         self._event(
             order.id, "gated", version=order.version, action=decision.action.value, reason=decision.reason
         )
@@ -144,30 +151,42 @@ class OrderSync:
             return self._hold(order, prepared)
         draft = prepared.draft
         try:
-            sale_id, erp_status = self._create_once(order, state, draft, token)
+            sale_id, erp_status, step = self._create_once(order, state, draft, token)
         except Permanent as err:
             if err.system == "state":
                 raise
             return self._hold(order, [Hold("ERP_REJECTED", str(err))])
         if draft.authorise and erp_status == "DRAFT":
             # An earlier attempt's lines were adopted as DRAFT (the order was pending then, or its customer
-            # on hold), and the order is to be authorised now: authorise the adopted sale, exactly once.
+            # on hold), and the order is to be authorised now: bind the adopted DRAFT, then re-send it.
             self._event(order.id, "adopted_draft", sale_id=sale_id)
-            return self._authorise_draft(order, self.store.get_order(order.id), token)
-        return self._bind(order, prepared, sale_id, erp_status, state)
+            self._bind(order, prepared, sale_id, "DRAFT", state, token, expect=step)
+            return self._resend_draft(order, self.store.get_order(order.id), authorise, token)
+        return self._bind(order, prepared, sale_id, erp_status, state, token, expect=step)
 
     def _bind(
-        self, order: StorefrontOrder, prepared: Prepared, sale_id: str, erp_status: str, state: OrderState
+        self,
+        order: StorefrontOrder,
+        prepared: Prepared,
+        sale_id: str,
+        erp_status: str,
+        state: OrderState,
+        token: str,
+        *,
+        expect: str,
     ) -> OrderSyncResult:
-        """Record the ERP sale as the order's binding, close what the order had open, report prices."""
+        """Record the ERP sale as the order's binding together with the step that made it (`lines_done`,
+        from `expect`, in one conditional write), then close what the order had open and report prices."""
         customer = prepared.customer
         on_hold = customer.on_credit_hold and erp_status == "DRAFT"
         status = "synced" if erp_status == "AUTHORISED" else "draft"
         hold_reason = f"ERP customer {customer.name} is on credit hold: sale {sale_id} left as DRAFT"
-        self.store.set_order_status(
+        self.store.record_step(
             order.id,
-            status,
-            self.clock.now(),
+            "lines_done",
+            expect=expect,
+            token=token,
+            status=(status, self.clock.now()),
             sale_id=sale_id,
             content_hash=order.content_hash(),
             version=order.version,
@@ -294,11 +313,77 @@ class OrderSync:
         self._event(order.id, "voided", sale_id=state.sale_id)
         return OrderSyncResult(order.id, "voided", state.sale_id)
 
+    def _deleted(self, order_id: str, err: NotFound) -> OrderSyncResult:
+        """The order no longer exists in the storefront. Nothing of ours for it: nothing to do (the handler
+        acknowledges the message). A DRAFT sale (or a header a dead worker left) is voided, so it never
+        holds stock for nobody; an authorised sale is not ours to undo: ORDER_DELETED tells customer
+        service. Either way the order's other exceptions close."""
+        state = self.store.get_order(order_id)
+        if state.status == "new" and state.step is None:
+            raise err
+        if state.status == "deleted":
+            return OrderSyncResult(order_id, "unchanged", state.sale_id, ["already deleted"])
+        now = self.clock.now()
+        sale_id, erp_status = state.sale_id, state.erp_status
+        if sale_id is None and state.step is not None:
+            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
+            if found is not None:
+                sale_id, erp_status = found.id, found.status if found.has_lines else "DRAFT"
+                self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
+        reason, outcome = "deleted in the storefront; no ERP sale holds it", "ignored"
+        if sale_id is not None and erp_status == "DRAFT":
+            try:
+                self.erp.void_sale(sale_id)
+                reason, outcome, erp_status = (
+                    "deleted in the storefront; its DRAFT sale voided",
+                    "voided",
+                    "VOIDED",
+                )
+            except AlreadyFulfilled as fulfilled:
+                erp_status = str(fulfilled)
+        if sale_id is not None and erp_status != "VOIDED":
+            detail = f"deleted in the storefront; ERP sale {sale_id} is {erp_status} and was not changed"
+            self._close_exceptions(order_id, state, keep=("ORDER_DELETED",), resolution="order deleted")
+            self.store.open_exception("ORDER_DELETED", f"order:{order_id}", now, detail)
+            self.store.set_order_status(
+                order_id, "deleted", now, reasons=[f"ORDER_DELETED: {detail}"], open_codes=["ORDER_DELETED"]
+            )
+            self._event(order_id, "deleted", sale_id=sale_id, erp_status=erp_status)
+            return OrderSyncResult(order_id, "deleted", sale_id, [f"ORDER_DELETED: {detail}"])
+        self._close_exceptions(order_id, state, resolution="order deleted")
+        extra = {"erp_status": erp_status} if sale_id else {}
+        self.store.set_order_status(order_id, "deleted", now, reasons=[reason], open_codes=[], **extra)
+        self._event(order_id, "deleted", sale_id=sale_id, erp_status=erp_status)
+        return OrderSyncResult(order_id, outcome, sale_id, [reason])
+
     def _already_in_erp(
         self, order: StorefrontOrder, state: OrderState, authorise: bool, token: str
     ) -> OrderSyncResult:
-        if state.erp_status == "DRAFT" and authorise:
-            return self._authorise_draft(order, state, token)
+        if state.erp_status is None:
+            # The lines step was recorded without its binding (written before the two were one write):
+            # read the sale from the ERP and finish the job.
+            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
+            if found is None or not found.has_lines:
+                raise Permanent(
+                    f"order {order.id}: lines recorded but no ERP sale holds them", system="state"
+                )
+            state.sale_id, state.erp_status = found.id, found.status or "DRAFT"
+            self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
+            if state.erp_status != "DRAFT":
+                prepared = self._prepare(order, authorise, state)
+                if isinstance(prepared, list):
+                    return self._hold(order, prepared)
+                return self._bind(
+                    order,
+                    prepared,
+                    found.id,
+                    state.erp_status,
+                    state,
+                    token,
+                    expect=state.step or "lines_done",
+                )
+        if state.erp_status == "DRAFT" and (authorise or state.content_hash != order.content_hash()):
+            return self._resend_draft(order, state, authorise, token)
         entity = f"order:{order.id}"
         if state.content_hash == order.content_hash():
             self.store.close_exception(
@@ -311,32 +396,47 @@ class OrderSync:
         self._event(order.id, "changed_after_sync", sale_id=state.sale_id, version=order.version)
         return OrderSyncResult(order.id, "unchanged", state.sale_id, [f"ORDER_CHANGED_AFTER_SYNC: {detail}"])
 
-    def _authorise_draft(self, order: StorefrontOrder, state: OrderState, token: str) -> OrderSyncResult:
-        """A DRAFT sale whose order is now confirmed: re-post its lines as AUTHORISED, exactly once. The step
-        is recorded before the call; a retry that finds it looks at the sale before posting again. While the
-        ERP customer is on credit hold the sale stays DRAFT, with CUSTOMER_ON_HOLD open."""
-        prepared = self._prepare(order, True, state)
+    def _resend_draft(
+        self, order: StorefrontOrder, state: OrderState, authorise: bool, token: str
+    ) -> OrderSyncResult:
+        """A DRAFT sale commits nothing, so it follows the current order: a changed order's header and lines
+        are re-sent over it, and a confirmed one is authorised, exactly once. The step is recorded before the
+        calls; a retry that finds it looks at the sale before posting again. While the ERP customer is on
+        credit hold the sale stays DRAFT, with CUSTOMER_ON_HOLD open."""
+        prepared = self._prepare(order, authorise, state)
         if isinstance(prepared, list):
             return self._hold(order, prepared)
         draft = prepared.draft
         if state.sale_id is None:
             raise Permanent(f"order {order.id}: a DRAFT sale is recorded without its id", system="state")
-        if not draft.authorise:  # still on credit hold: stays DRAFT, and says so
-            return self._bind(order, prepared, state.sale_id, "DRAFT", state)
+        changed = state.content_hash != order.content_hash()
+        if not draft.authorise and not changed:  # on credit hold: stays DRAFT, and says so
+            return self._bind(
+                order, prepared, state.sale_id, "DRAFT", state, token, expect=state.step or "lines_done"
+            )
+        wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         already = False
         if state.step == "authorise_pending":
             found = self.erp.find_sale(draft.external_id)
+            # Re-posting a DRAFT over itself is harmless; an authorised sale is never posted again.
             already = found is not None and found.status == "AUTHORISED"
         else:
             self.store.record_step(order.id, "authorise_pending", expect="lines_done", token=token)
         if not already:
             try:
+                if changed:
+                    self.erp.update_sale_header(state.sale_id, draft)
                 self.erp.add_sale_lines(state.sale_id, draft)
             except Permanent as err:
                 return self._hold(order, [Hold("ERP_REJECTED", str(err))])
-        self.store.record_step(order.id, "lines_done", expect="authorise_pending", token=token)
-        self._event(order.id, "authorised", sale_id=state.sale_id, adopted=already)
-        return self._bind(order, prepared, state.sale_id, "AUTHORISED", state)
+        self._event(
+            order.id,
+            "authorised" if draft.authorise else "draft_updated",
+            sale_id=state.sale_id,
+            adopted=already,
+            resent=changed,
+        )
+        return self._bind(order, prepared, state.sale_id, wanted, state, token, expect="authorise_pending")
 
     def _close_exceptions(
         self,
@@ -355,7 +455,7 @@ class OrderSync:
     def _prepare(self, order: StorefrontOrder, authorise: bool, state: OrderState) -> Prepared | list[Hold]:
         """The ERP sale for the order, or every reason it cannot be created yet (all of them, not the first)."""
         holds: list[Hold] = []
-        customer = self._resolve_customer(order.customer_id)
+        customer = self._resolve_customer(order)
         if customer is None:
             holds.append(
                 Hold(
@@ -565,48 +665,31 @@ class OrderSync:
             self.store.put_cached(key, {k: str(v) for k, v in prices.items()}, now, CACHE_SECONDS)
         return prices
 
-    def _resolve_customer(self, storefront_customer_id: str) -> ErpCustomer | None:
-        """The nearest account up the storefront hierarchy that has an ERP customer (the billing parent).
-        The accounts walked are kept in `customer_path` (nearest first): a held order records them, so a
-        later binding of any of them releases it."""
-        seen: set[str] = set()
+    def _resolve_customer(self, order: StorefrontOrder) -> ErpCustomer | None:
+        """The nearest account up the storefront hierarchy, as it is now, that is bound to an ERP customer
+        (the billing parent): a binding finance made (`customers map`), else the ERP id in the account's own
+        external id. Nothing is copied down the tree, so a later binding of a nearer account, a rebind, or a
+        changed external id counts from the next order. Costs no ERP call in steady state: bindings are state
+        reads, the hierarchy comes with the order (a deeper one is read from the storefront), ERP customers
+        are cached. The accounts walked are kept in `customer_path` (nearest first): a held order records
+        them, so a later binding of any of them releases it."""
+        sent = {c.id: c for c in order.customers}
         self.customer_path = []
-        current: str | None = storefront_customer_id
-        while current and current not in seen:
-            seen.add(current)
+        current: str | None = order.customer_id
+        while current and current not in self.customer_path:
             self.customer_path.append(current)
-            erp_id = self._binding(current)
-            customer = None
-            if erp_id is None:
-                sf_customer = self.storefront.get_customer(current)
-                if sf_customer.external_id:
-                    customer = self._erp_customer(sf_customer.external_id)
-                    if customer is not None:
-                        self.store.put_customer_binding(current, customer.id, self.clock.now())
-                if customer is None:
-                    current = sf_customer.parent_id
-                    continue
-            else:
-                customer = self._erp_customer(erp_id)
-            if customer is not None:
-                if current != storefront_customer_id:
-                    self.store.put_customer_binding(
-                        storefront_customer_id, customer.id, self.clock.now(), via=current
-                    )
-                return customer
-            current = None
+            account = sent.get(current) or self.storefront.get_customer(current)
+            bound = self.store.get_customer_binding(current)
+            if bound is not None:
+                # finance's binding decides; one to an ERP customer that no longer exists is no binding
+                # to fall back from silently
+                return self._erp_customer(bound)
+            if account.external_id:
+                customer = self._erp_customer(account.external_id)
+                if customer is not None:
+                    return customer
+            current = account.parent_id
         return None
-
-    def _binding(self, storefront_customer_id: str) -> str | None:
-        """The account's ERP customer; a binding copied from an ancestor counts only while that ancestor is
-        still bound to the same ERP customer (finance may have rebound it since)."""
-        binding = self.store.customer_binding(storefront_customer_id)
-        if binding is None:
-            return None
-        erp_id, via = binding
-        if via is not None and self.store.get_customer_binding(via) != erp_id:
-            return None
-        return erp_id
 
     def _erp_customer(self, erp_customer_id: str) -> ErpCustomer | None:
         now = self.clock.now()
@@ -639,9 +722,10 @@ class OrderSync:
     # -- exactly once ---------------------------------------------------------------------------------
     def _create_once(
         self, order: StorefrontOrder, state: OrderState, draft: SaleDraft, token: str
-    ) -> tuple[str, str]:
-        """The sale id and the status its lines hold in the ERP (an adopted sale's own, which may be DRAFT
-        where this run wants AUTHORISED: the caller authorises it)."""
+    ) -> tuple[str, str, str]:
+        """The sale id, the status its lines hold in the ERP (an adopted sale's own, which may be DRAFT
+        where this run wants AUTHORISED: the caller authorises it), and the step the order is at: the
+        caller records `lines_done` from it together with the binding."""
         wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
@@ -656,8 +740,7 @@ class OrderSync:
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
-                self.store.record_step(order.id, "lines_done", expect=step, token=token, sale_id=found.id)
-                return found.id, found.status or wanted
+                return found.id, found.status or wanted, step
             if found is not None:
                 sale_id = found.id
                 self._event(order.id, "erp_sale_adopted", sale_id=sale_id, has_lines=False)
@@ -668,8 +751,7 @@ class OrderSync:
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:
                 self._event(order.id, "erp_lines_adopted", sale_id=found.id)
-                self.store.record_step(order.id, "lines_done", expect=step, token=token)
-                return found.id, found.status or wanted
+                return found.id, found.status or wanted, step
         if step == "header_pending":
             self.store.record_step(order.id, "lines_pending", expect=step, token=token, sale_id=sale_id)
         if sale_id is None:
@@ -678,5 +760,4 @@ class OrderSync:
         self._event(
             order.id, "erp_lines_added", sale_id=sale_id, lines=len(draft.lines), authorise=draft.authorise
         )
-        self.store.record_step(order.id, "lines_done", expect="lines_pending", token=token)
-        return sale_id, wanted
+        return sale_id, wanted, "lines_pending"

@@ -276,3 +276,39 @@ def test_adopted_draft_lines_are_authorised_when_the_order_was_confirmed_before_
     assert (state.status, state.erp_status, state.step) == ("synced", "AUTHORISED", "lines_done")
     kinds = world.kinds(order_id)
     assert kinds.count("erp_lines_adopted") == 1 and kinds.count("authorised") == 1
+
+
+class DiesAfterLinesDone(DyingStore):
+    """The real store in a process that dies just after its `lines_done` step was written: whatever the flow
+    meant to record about the sale separately from that step never lands."""
+
+    def record_step(self, order_id: str, step: str, **kwargs: Any) -> None:
+        self._alive()
+        self._store.record_step(order_id, step, **kwargs)
+        if step == "lines_done":
+            self.dead = True
+
+
+def test_a_confirmed_order_never_stays_draft_when_the_worker_dies_right_after_recording_its_lines(
+    world: OrderWorld, worker: Worker
+):
+    # The DRAFT lines of a pending order land and their step is recorded; the worker dies before anything
+    # else. Then the order is confirmed. The step carried the binding, so the redelivery authorises the sale.
+    with world.new_orders_status("pending"):
+        order_id = world.place("Acme Holdings", LINES)
+    dying = DiesAfterLinesDone(world.state, "lines_done")
+    with pytest.raises(ProcessKilled):
+        worker.sync(dying).run(order_id)
+    state = world.state.get_order(order_id)
+    assert (state.step, state.status, state.erp_status) == ("lines_done", "draft", "DRAFT")
+
+    world.set_status(order_id, "open")
+    worker.clock.advance(LEASE_SECONDS + 1)
+    result = worker.sync(world.state).run(order_id)
+
+    (sale,) = world.sales(order_id)
+    assert (result.outcome, sale.Order.Status) == ("synced", "AUTHORISED")
+    assert _lines(sale) == EXPECTED_LINES
+    assert world.exceptions(order_id) == {}  # no false ORDER_CHANGED_AFTER_SYNC
+    state = world.state.get_order(order_id)
+    assert (state.status, state.erp_status, state.sale_id) == ("synced", "AUTHORISED", sale.ID)

@@ -209,11 +209,24 @@ class StateStore:
             if not self._is_condition_failure(err):
                 raise
 
-    def record_step(self, order_id: str, step: str, *, expect: str | None, token: str, **attrs: Any) -> None:
-        """Move the order to `step`, only if it is still at `expect` and we still hold the lease."""
+    def record_step(
+        self,
+        order_id: str,
+        step: str,
+        *,
+        expect: str | None,
+        token: str,
+        status: tuple[str, datetime] | None = None,
+        **attrs: Any,
+    ) -> None:
+        """Move the order to `step`, only if it is still at `expect` and we still hold the lease. With
+        `status` (status, now), the order's status moves in the same conditional write: a step and the
+        binding it implies are recorded together, so no retry can find one without the other."""
         names = {"#step": "step"}
         values: dict[str, Any] = {":step": step, ":t": token}
         sets = ["#step = :step"]
+        if status is not None:
+            self._status_sets(status[0], status[1], names, values, sets)
         for i, (k, v) in enumerate(attrs.items()):
             names[f"#a{i}"] = k
             values[f":a{i}"] = v
@@ -239,15 +252,22 @@ class StateStore:
                 ) from None
             raise
 
+    @staticmethod
+    def _status_sets(
+        status: str, now: datetime, names: dict[str, str], values: dict[str, Any], sets: list[str]
+    ) -> None:
+        """The order's status and its place in the status index (for `orders list --status`)."""
+        names.update({"#status": "status", "#g1": "gsi1pk", "#g2": "gsi1sk", "#upd": "updated_at"})
+        values.update(
+            {":status": status, ":g1": f"orderstatus#{status}", ":g2": _iso(now), ":upd": _iso(now)}
+        )
+        sets.extend(["#status = :status", "#g1 = :g1", "#g2 = :g2", "#upd = :upd"])
+
     def set_order_status(self, order_id: str, status: str, now: datetime, **attrs: Any) -> None:
-        names = {"#status": "status", "#g1": "gsi1pk", "#g2": "gsi1sk", "#upd": "updated_at"}
-        values: dict[str, Any] = {
-            ":status": status,
-            ":g1": f"orderstatus#{status}",
-            ":g2": _iso(now),
-            ":upd": _iso(now),
-        }
-        sets = ["#status = :status", "#g1 = :g1", "#g2 = :g2", "#upd = :upd"]
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        self._status_sets(status, now, names, values, sets)
         for i, (k, v) in enumerate(attrs.items()):
             names[f"#a{i}"] = k
             values[f":a{i}"] = v
@@ -370,29 +390,23 @@ class StateStore:
 
     # -- bindings -------------------------------------------------------------------------------------
     def get_customer_binding(self, storefront_customer_id: str) -> str | None:
-        binding = self.customer_binding(storefront_customer_id)
-        return binding[0] if binding else None
-
-    def customer_binding(self, storefront_customer_id: str) -> tuple[str, str | None] | None:
-        """(ERP customer id, the ancestor it was derived from, or None for a binding of its own)."""
+        """The ERP customer finance bound the account to (`customers map`). A record with `via` is a copy of
+        an ancestor's binding that the order flow once wrote on an order's account: not a binding."""
         item = self._call(
             self._table.get_item, Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"}
         ).get("Item")
-        return (item["erp_customer_id"], item.get("via")) if item else None
+        return str(item["erp_customer_id"]) if item and "via" not in item else None
 
-    def put_customer_binding(
-        self, storefront_customer_id: str, erp_customer_id: str, now: datetime, *, via: str | None = None
-    ) -> None:
-        """`via`: the ancestor whose binding this one copies (the billing parent found up the tree)."""
-        item = {
-            "pk": f"customer#{storefront_customer_id}",
-            "sk": "binding",
-            "erp_customer_id": erp_customer_id,
-            "bound_at": _iso(now),
-        }
-        if via is not None:
-            item["via"] = via
-        self._call(self._table.put_item, Item=item)
+    def put_customer_binding(self, storefront_customer_id: str, erp_customer_id: str, now: datetime) -> None:
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"customer#{storefront_customer_id}",
+                "sk": "binding",
+                "erp_customer_id": erp_customer_id,
+                "bound_at": _iso(now),
+            },
+        )
 
     # -- named exceptions -----------------------------------------------------------------------------
     def open_exception(self, code: str, entity: str, now: datetime, detail: str) -> None:

@@ -463,6 +463,11 @@ class Cin7Client:
         data = self.request("POST", "sale/order", body=body)
         return self._model(Cin7SaleOrder, data, "POST /sale/order")  # type: ignore[no-any-return]
 
+    def update_sale(self, header: Mapping[str, Any] | BaseModel) -> Cin7Sale:
+        """PUT /sale (the header, with its `ID`): safe to repeat, it sets the same fields again."""
+        data = self.request("PUT", "sale", body=_as_body(header))
+        return self._model(Cin7Sale, data, "PUT /sale")  # type: ignore[no-any-return]
+
     def get_sale(self, sale_id: str) -> Cin7Sale:
         data = self.request("GET", "sale", params={"ID": sale_id})
         if not isinstance(data, dict) or not data.get("ID"):

@@ -163,6 +163,11 @@ class Cin7Erp:
             memo=draft.note,
         )
 
+    def update_sale_header(self, sale_id: str, draft: SaleDraft) -> None:
+        header = sale_header(draft, self.sale_type)
+        del header["SaleType"]  # POST only
+        self.client.update_sale({**header, "ID": sale_id})
+
     def void_sale(self, sale_id: str) -> None:
         """Voids the sale unless any of it was fulfilled (then `AlreadyFulfilled`, nothing changed)."""
         sale = self.client.get_sale(sale_id)

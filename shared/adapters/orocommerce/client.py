@@ -60,6 +60,9 @@ T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
+# How many ancestors of the order's customer come with the order (`include=customer.parent.parent...`): a
+# deeper billing parent costs one customer read per level beyond these.
+CUSTOMER_ANCESTORS_INCLUDED = 3
 
 
 def oro_time(moment: datetime) -> str:
@@ -82,8 +85,8 @@ def filter_value(value: Any) -> str:
 # What order sync reads with an order, in the one GET (reference §3 relationships).
 ORDER_INCLUDE = (
     "lineItems",
-    "customer",
     "lineItems.product.taxCode",
+    f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
     "customerUser",
     "billingAddress",
     "billingAddress.country",
@@ -592,8 +595,9 @@ class OroClient:
         *,
         include: Iterable[str] = ORDER_INCLUDE,
     ) -> OroOrder:
-        """The order with its lines, customer, each line's product tax code, its addresses (with their
-        countries) and the buyer, in one request."""
+        """The order with its lines, each line's product tax code, its customer and that customer's nearest
+        ancestors (the billing parent is usually among them), its addresses (with their countries) and the
+        buyer, in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
 

@@ -346,6 +346,8 @@ class OroOrder(_Wire):
     billing_address: OroOrderAddress | None = None
     shipping_address: OroOrderAddress | None = None
     customer_user: OroCustomerUser | None = None
+    # The customer and the ancestors the document included (`customer.parent.parent...`), nearest first.
+    customer_chain: list[OroCustomer] = Field(default_factory=list)
 
     @property
     def lines_included(self) -> bool:
@@ -359,6 +361,11 @@ class OroOrder(_Wire):
         billing = included.get(r.one("billingAddress"))
         shipping = included.get(r.one("shippingAddress"))
         user = included.get(r.one("customerUser"))
+        chain: list[OroCustomer] = []
+        current = customer_res
+        while current is not None and all(c.id != current.id for c in chain):
+            chain.append(OroCustomer.from_resource(current))
+            current = included.get(current.one("parent"))
         source = r.one("source")
         return cls(
             id=r.id or "",
@@ -393,6 +400,7 @@ class OroOrder(_Wire):
             billing_address=OroOrderAddress.from_resource(billing, included) if billing else None,
             shipping_address=OroOrderAddress.from_resource(shipping, included) if shipping else None,
             customer_user=OroCustomerUser.from_resource(user) if user else None,
+            customer_chain=chain,
         )
 
 

@@ -77,6 +77,8 @@ def to_storefront_order(order: OroOrder, subtotals: list[OroOrderSubtotal] | Non
         shipping_address=_address(order.shipping_address),
         contact=_contact(order),
         tax_total=_tax_total(subtotals),
+        external_status=order.status,
+        customers=tuple(to_storefront_customer(c) for c in order.customer_chain),
     )
 
 

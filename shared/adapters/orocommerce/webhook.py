@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ORDER_TOPICS = frozenset({"order.created", "order.updated"})
+ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
+DELETED_STATUS = "deleted"  # the intake status of an order.deleted delivery: new work, not a repeat
 
 
 class BadWebhook(ValueError):
@@ -111,6 +112,10 @@ def parse_order_event(raw_body: bytes) -> OrderEvent | None:
         version=version,
         topic=delivery.topic,
         message_id=delivery.messageId,
-        status=str(status) if status is not None else None,
+        # A deletion carries the order as it last was: its own status keeps it from looking like a repeat
+        # of the version it deletes.
+        status=DELETED_STATUS
+        if delivery.topic.startswith("order.deleted")
+        else (str(status) if status is not None else None),
         total=str(total) if total is not None else None,
     )
