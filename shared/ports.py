@@ -14,6 +14,7 @@ from shared.domain.orders import (
     SaleRef,
     StorefrontCustomer,
     StorefrontOrder,
+    TaxRate,
 )
 
 
@@ -34,8 +35,8 @@ class Erp(Protocol):
 
     def get_customer(self, customer_id: str) -> ErpCustomer | None: ...
 
-    def tax_rates(self) -> Mapping[str, Decimal]:
-        """Tax rule name → percent."""
+    def tax_rates(self) -> Mapping[str, TaxRate]:
+        """Tax rule name → its percent and whether prices under it include the tax."""
         ...
 
     def product_prices(self, sku: str) -> Mapping[str, Decimal] | None:

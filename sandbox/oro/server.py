@@ -31,6 +31,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
@@ -287,6 +288,7 @@ class OroSandbox:
             self.options.default_page_size = int(cfg["default_page_size"])
             self.options.max_page_size = int(cfg["max_page_size"])
             self.options.webhook_includes = tuple(cfg["webhook_includes"])
+            self.options.taxation = None
             self.token_ttl = int(cfg["token_ttl"])
             self.batch.delay = float(cfg["batch_delay"])
             self.batch.pause(False)
@@ -1299,6 +1301,7 @@ class OroSandbox:
             "batch_paused": self.batch.paused,
             "client_id": self.client_id,
             "default_internal_status": self.options.default_internal_status,
+            "taxation": self.options.taxation,
         }
 
     def _configure(self, body: Any) -> None:
@@ -1314,6 +1317,8 @@ class OroSandbox:
             "batch_paused",
             # Oro's system setting oro_order.order_creation_new_internal_order_status
             "default_internal_status",
+            # Oro's taxation: null (off) or {"rates": {tax code: percent}, "shipping_percent": percent}
+            "taxation",
         }
         unknown = set(body) - known
         if unknown:
@@ -1338,6 +1343,25 @@ class OroSandbox:
                 if status not in ("open", "pending", "processing", "cancelled", "closed"):
                     raise ValueError(f"default_internal_status: unknown order internal status {status!r}")
                 self.options.default_internal_status = status
+            if "taxation" in body:
+                self.options.taxation = _taxation(body["taxation"])
+
+
+def _taxation(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"rates", "shipping_percent"}:
+        raise ValueError('taxation: null or {"rates": {code: percent}, "shipping_percent": percent}')
+    rates = value.get("rates") or {}
+    if not isinstance(rates, dict):
+        raise ValueError("taxation.rates: an object of tax code -> percent")
+    try:
+        return {
+            "rates": {str(code): str(Decimal(str(pct))) for code, pct in rates.items()},
+            "shipping_percent": str(Decimal(str(value.get("shipping_percent") or 0))),
+        }
+    except ArithmeticError:
+        raise ValueError("taxation: percents must be numbers") from None
 
 
 # ---------------------------------------------------------------------------------------------- HTTP plumbing

@@ -45,6 +45,7 @@ from shared.adapters.orocommerce.models import (
     OroCustomer,
     OroInventoryLevel,
     OroOrder,
+    OroOrderSubtotal,
     OroPriceList,
     OroProduct,
     OroProductPrice,
@@ -81,6 +82,21 @@ def filter_value(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(filter_value(v) for v in value)
     return str(value)
+
+
+# What order sync reads with an order, in the one GET (reference §3 relationships).
+ORDER_INCLUDE = (
+    "lineItems",
+    "lineItems.product.taxCode",
+    "lineItems.product.primaryUnitPrecision",
+    "lineItems.product.unitPrecisions",
+    f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
+    "customerUser",
+    "billingAddress",
+    "billingAddress.country",
+    "shippingAddress",
+    "shippingAddress.country",
+)
 
 
 def filters(**conditions: Any) -> dict[str, str]:
@@ -583,19 +599,24 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = (
-            "lineItems",
-            "lineItems.product.taxCode",
-            "lineItems.product.primaryUnitPrecision",
-            "lineItems.product.unitPrecisions",
-            f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
-        ),
+        include: Iterable[str] = ORDER_INCLUDE,
     ) -> OroOrder:
-        """The order with its lines, each line's product tax code and unit precisions (primary unit,
-        conversion rates), its customer and that customer's nearest ancestors (the billing parent is usually
-        among them), in one request."""
+        """The order with its lines, each line's product tax code and unit precisions, its customer and that customer's nearest
+        ancestors (the billing parent is usually among them), its addresses (with their countries) and the
+        buyer, in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
+
+    def order_subtotals(self, order_id: str) -> list[OroOrderSubtotal] | None:
+        """The order's totals block (`GET /ordersubtotals?filter[order]=`, 6.1+, reference §3); None where
+        the installation has no such resource (before 6.1)."""
+        try:
+            doc = self.get("ordersubtotals", params=filters(order=str(order_id)))
+        except NotFound:
+            return None
+        return [
+            self._typed("GET /ordersubtotals", OroOrderSubtotal.from_resource, r) for r in doc.resources()
+        ]
 
     def iter_orders(
         self,
