@@ -23,6 +23,7 @@ from sandbox.oro.seed import seed_demo as seed_oro
 from sandbox.oro.server import OroSandbox
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
 from shared.config import Config, load_config
 from shared.resources import table
@@ -192,12 +193,14 @@ class LocalEnvironment:
         return OroClient.from_config(self.config.endpoints.oro, **self.oro_credentials)
 
     def cin7_client(self) -> Cin7Client:
-        """A client on the demo's own API application (not the service's)."""
+        """A client on the demo's own API application (not the service's). An operator's tool, not a paid
+        Lambda: when its own minute is used up it waits the minute out (up to 10 tries, 15 s apart at most)."""
         return Cin7Client.from_config(
             self.config.endpoints.cin7,
             self.cin7_credentials["account_id"],
             self.cin7_setup_key,
             flow="demo",
+            retry=RetryPolicy(attempts=10, base_delay=2.0, max_delay=15.0),
         )
 
     def create_cin7_customer(
