@@ -24,8 +24,10 @@ from shared.domain.pricing import PriceComparison, compare_price
 from shared.domain.totals import money, price_lines
 from shared.domain.units import ConvertedLine, UnitRule, convert
 from shared.errors import AlreadyFulfilled, NotFound, Permanent
+from shared.flows.recovery import LostStateCheck
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
+from shared.resources import function
 
 CACHE_SECONDS = 900
 
@@ -67,6 +69,7 @@ class OrderSync:
         clock: Clock,
         *,
         lease_seconds: float = 90,
+        settle_seconds: float = function("order_sync").timeout_seconds,
     ) -> None:
         self.config = config
         self.storefront = storefront
@@ -75,6 +78,13 @@ class OrderSync:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.customer_path: list[str] = []
+        self.lost_state = LostStateCheck(
+            erp,
+            store,
+            clock,
+            external_id_prefix=config.orders.external_id_prefix,
+            settle_seconds=settle_seconds,
+        )
 
     # -- entry point ----------------------------------------------------------------------------------
     def run(self, order_id: str) -> OrderSyncResult:
@@ -247,9 +257,12 @@ class OrderSync:
         return OrderSyncResult(order_id, "held", state.sale_id, reasons)
 
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
-        if not state.sale_id and state.step is not None:
-            # A create was started but its result never recorded (a dead worker, a lost answer): look.
-            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
+        external_id = f"{self.config.orders.external_id_prefix}{order.id}"
+        if not state.sale_id and (
+            state.step is not None  # a create was started but its result never recorded: look
+            or (state.status == "new" and self.lost_state.erp_may_hold(order, external_id))  # state lost
+        ):
+            found = self.erp.find_sale(external_id)
             if found is not None:
                 state.sale_id = found.id
                 self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
@@ -590,13 +603,16 @@ class OrderSync:
         wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
+            # No record here: if the store lost it, the ERP may hold the sale already (recovery.py).
+            look = self.lost_state.erp_may_hold(order, draft.external_id)
             self.store.record_step(
                 order.id, "header_pending", expect=None, token=token, version=order.version
             )
             step = "header_pending"
-            sale_id = self.erp.create_sale(draft)
-            self._event(order.id, "erp_sale_created", sale_id=sale_id)
-        elif step == "header_pending":
+            if not look:
+                sale_id = self.erp.create_sale(draft)
+                self._event(order.id, "erp_sale_created", sale_id=sale_id)
+        if step == "header_pending" and sale_id is None:
             # The last attempt's create may have landed without us hearing back: look before creating.
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:
