@@ -297,6 +297,7 @@ class OrderSync:
             order.id,
             "voided",
             self.clock.now(),
+            sale_id=state.sale_id,  # an adopted sale's id is known only here
             version=order.version,
             erp_status="VOIDED",
             reasons=[],

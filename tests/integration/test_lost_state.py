@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ import pytest
 
 from local.aws import LOCAL_AWS_ENV, EmbeddedAws
 from local.environment import LocalEnvironment
-from shared.adapters.aws.state import StateStore
+from local.provision import provision
+from shared.adapters.aws.state import Epoch, StateStore
 from shared.resources import table
 from tests.fixtures.order_env import OrderWorld, order_config, order_world
 
@@ -59,6 +62,8 @@ def test_emptying_the_state_table_under_a_running_service_duplicates_no_sale(wor
 
     table_name = world.env.env[table("state").env_var]
     assert _empty(table_name, boto3.resource("dynamodb")) > 0
+    cancelled, *kept = orders
+    world.set_status(cancelled, "cancelled")  # a cancel of an order the store no longer knows
     # No watermark, no intake records: the poll takes in every order of its first-run lookback again.
     assert world.env.runtime is not None
     world.env.runtime.fire("order_poll")
@@ -71,11 +76,35 @@ def test_emptying_the_state_table_under_a_running_service_duplicates_no_sale(wor
     for order_id in orders:
         assert stats["sales_by_external_id"][world.external_id(order_id)] == 1
         state = world.state.get_order(order_id)
-        assert (state.status, state.sale_id) == ("synced", sale_ids[order_id])
+        status = "voided" if order_id == cancelled else "synced"
+        assert (state.status, state.sale_id) == (status, sale_ids[order_id])
         kinds = world.kinds(order_id)
         assert "erp_sale_adopted" in kinds and "erp_sale_created" not in kinds
+    assert world.the_sale(cancelled).Status == "VOIDED"
+    assert {world.the_sale(o).Order.Status for o in kept} == {"AUTHORISED"}
     # one listing of Cin7's sales for the new store, not one lookup per order before it
     assert world.state._table.get_item(Key={"pk": "meta#erp_scan", "sk": "scan"})["Item"]["sales"] >= 4
+
+
+def test_the_store_begins_again_when_its_table_is_emptied_or_restored_from_another(aws: EmbeddedAws):
+    """The epoch marker: kept while the table lives; a restored copy (a new table carrying the old marker)
+    or an emptied table begins a new epoch, which settles only after `settle_seconds`."""
+    names = [
+        provision(f"epoch-{uuid.uuid4().hex[:6]}", tables=[table("state")], queues=())[table("state").env_var]
+        for _ in range(2)
+    ]
+    original, restored = (StateStore(n) for n in names)
+    provisioned = original.epoch(datetime.now(UTC), settle_seconds=60)
+    assert provisioned.settled_at == provisioned.started_at  # a new table: nothing can be in flight
+    later = provisioned.started_at + timedelta(hours=1)
+    assert original.epoch(later, settle_seconds=60) == provisioned
+
+    marker = original._table.get_item(Key={"pk": "meta#epoch", "sk": "epoch"})["Item"]
+    restored._table.put_item(Item=marker)  # what a point-in-time restore copies into its new table
+    assert restored.epoch(later, settle_seconds=60) == Epoch(later, later + timedelta(seconds=60))
+
+    _empty(names[0], boto3.resource("dynamodb"))
+    assert original.epoch(later, settle_seconds=60) == Epoch(later, later + timedelta(seconds=60))
 
 
 # -- a real process, killed -----------------------------------------------------------------------------
