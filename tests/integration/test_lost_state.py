@@ -115,7 +115,7 @@ class LocalUp:
 
     def __init__(self, args: list[str]) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI, arguments built by this test
             [sys.executable, "-m", "cli.main", "local", "up", *args],
             cwd=REPO,
             env=env,
