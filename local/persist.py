@@ -13,6 +13,7 @@ the leases of the dead process, so nothing waits for them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ import boto3
 
 from shared.adapters.aws.state import StateStore
 from shared.resources import QUEUES, TABLES, dlq_env_var, table
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FOLDER = ".local-state"
 SAVE_SECONDS = 2.0
@@ -112,7 +115,10 @@ class StateFolder:
 
         def loop() -> None:
             while not self._stop.wait(SAVE_SECONDS):
-                self.save()
+                try:
+                    self.save()
+                except Exception:  # the next tick tries again; the last whole save stays on disk
+                    log.exception("saving the local state to %s failed", self.file)
 
         self._thread = threading.Thread(target=loop, name="state-folder", daemon=True)
         self._thread.start()
