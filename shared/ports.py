@@ -45,6 +45,11 @@ class Erp(Protocol):
 
     def find_sale(self, external_id: str) -> SaleRef | None: ...
 
+    def sales_created_since(self, since: datetime, external_id_prefix: str) -> dict[str, str]:
+        """ExternalID → sale id of the sales created since `since` carrying the prefix: one call per page
+        of 1000 sales."""
+        ...
+
     def create_sale(self, draft: SaleDraft) -> str:
         """Creates the sale header; returns its id."""
         ...

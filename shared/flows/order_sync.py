@@ -41,8 +41,10 @@ from shared.domain.units import (
     implied_factor,
 )
 from shared.errors import AlreadyFulfilled, NotFound, Permanent
+from shared.flows.recovery import LostStateCheck
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
+from shared.resources import function
 
 CACHE_SECONDS = 900
 
@@ -89,6 +91,7 @@ class OrderSync:
         clock: Clock,
         *,
         lease_seconds: float = 90,
+        settle_seconds: float = function("order_sync").timeout_seconds,
     ) -> None:
         self.config = config
         self.storefront = storefront
@@ -97,6 +100,13 @@ class OrderSync:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.customer_path: list[str] = []
+        self.lost_state = LostStateCheck(
+            erp,
+            store,
+            clock,
+            external_id_prefix=config.orders.external_id_prefix,
+            settle_seconds=settle_seconds,
+        )
 
     # -- entry point ----------------------------------------------------------------------------------
     def run(self, order_id: str) -> OrderSyncResult:
@@ -295,14 +305,19 @@ class OrderSync:
         self._event(order_id, "held", reasons=reasons)
         return OrderSyncResult(order_id, "held", state.sale_id, reasons)
 
-    def _erp_sale(self, order_id: str, state: OrderState) -> SaleRef | None:
+    def _erp_sale(
+        self, order_id: str, state: OrderState, order: StorefrontOrder | None = None
+    ) -> SaleRef | None:
         """The order's ERP sale: the binding's, or, for a create that was started and never bound (a dead
-        worker, a lost answer, lines the ERP refused), what the ERP holds under the order's ExternalID."""
+        worker, a lost answer, lines the ERP refused) or that this store may have lost the record of
+        (`shared/flows/recovery.py`), what the ERP holds under the order's ExternalID."""
+        external_id = f"{self.config.orders.external_id_prefix}{order_id}"
         if state.step is None:
-            return None
-        if state.erp_status is not None and state.sale_id is not None:
+            if order is None or state.status != "new" or not self.lost_state.erp_may_hold(order, external_id):
+                return None
+        elif state.erp_status is not None and state.sale_id is not None:
             return SaleRef(state.sale_id, True, state.erp_status)
-        found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
+        found = self.erp.find_sale(external_id)
         if found is not None:
             self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
         return found
@@ -315,7 +330,7 @@ class OrderSync:
             self._event(order_id, "empty_header_voided", sale_id=left.id)
 
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
-        left = self._erp_sale(order.id, state)
+        left = self._erp_sale(order.id, state, order)
         state.sale_id = left.id if left is not None else None
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
@@ -348,6 +363,7 @@ class OrderSync:
             order.id,
             "voided",
             self.clock.now(),
+            sale_id=state.sale_id,  # an adopted sale's id is known only here
             version=order.version,
             erp_status="VOIDED",
             reasons=[],
@@ -833,13 +849,16 @@ class OrderSync:
         wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
+            # No record here: if the store lost it, the ERP may hold the sale already (recovery.py).
+            look = self.lost_state.erp_may_hold(order, draft.external_id)
             self.store.record_step(
                 order.id, "header_pending", expect=None, token=token, version=order.version
             )
             step = "header_pending"
-            sale_id = self.erp.create_sale(draft)
-            self._event(order.id, "erp_sale_created", sale_id=sale_id)
-        elif step == "header_pending":
+            if not look:
+                sale_id = self.erp.create_sale(draft)
+                self._event(order.id, "erp_sale_created", sale_id=sale_id)
+        if step == "header_pending" and sale_id is None:
             # The last attempt's create may have landed without us hearing back: look before creating.
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:

@@ -94,7 +94,16 @@ def test_local_up_serves_until_stopped_on_the_embedded_endpoint(aws, tmp_path, c
     thread = threading.Thread(
         target=lambda: result.append(
             cli.main(
-                ["--config", EXAMPLE_CONFIG, "--port", str(port), "--secrets-file", str(secrets)],
+                [
+                    "--config",
+                    EXAMPLE_CONFIG,
+                    "--port",
+                    str(port),
+                    "--secrets-file",
+                    str(secrets),
+                    "--state-dir",
+                    str(tmp_path / "state"),
+                ],
                 stop=stop,
             )
         )
@@ -118,5 +127,8 @@ def test_local_up_serves_until_stopped_on_the_embedded_endpoint(aws, tmp_path, c
     assert f"POST   http://127.0.0.1:{port}/webhooks/oro  -> webhook_ingest" in out
     assert "orosync-local-orders" in out and "orosync-local-orders-dlq" in out
     assert "orosync-local-state" in out
+    saved = tmp_path / "state" / "orosync-local.json"
+    assert f"state: kept in {saved} (nothing to restore)" in out
+    assert saved.is_file()  # saved on the way out, for the next start
     assert "order_poll" in out and "rate(5 minutes)" in out
     assert "invocations" in out  # the summary printed on the way out

@@ -7,6 +7,7 @@ A sale is two calls: `POST /sale` (the header, `ExternalID` = our idempotency ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -152,6 +153,15 @@ class Cin7Erp:
         sale = self.client.get_sale(rows[0].SaleID)
         has_lines = bool(sale.Order and sale.Order.Lines)
         return SaleRef(id=sale.ID, has_lines=has_lines, status=sale.Order.Status if sale.Order else None)
+
+    def sales_created_since(self, since: datetime, external_id_prefix: str) -> dict[str, str]:
+        """ExternalID → sale id of the sales created since `since` whose ExternalID has the prefix: one call
+        per 1000 sales."""
+        return {
+            row.ExternalID: row.SaleID
+            for row in self.client.iter_sales_created_since(since, limit=1000)
+            if row.ExternalID and row.ExternalID.startswith(external_id_prefix)
+        }
 
     def create_sale(self, draft: SaleDraft) -> str:
         return self.client.create_sale(sale_header(draft, self.sale_type)).ID
