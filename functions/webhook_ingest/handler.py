@@ -3,10 +3,10 @@
 Stores nothing but the intake claim and never calls an external API inline (DESIGN §3). A sender retries
 only on 423/425/429/502/503, so our own failures answer 503: a delivery is never dropped by us.
 
-Bad input never gets a 5xx. In this order, each judged before the next costs anything: a body over
-`MAX_BODY_BYTES` 413 (before the signature and the parse), a content type that is not JSON 415, a missing
-or wrong `Webhook-Signature` 401, a body that cannot be used 400 naming the problem (an order id that is
-not an Oro id included: it is never enqueued, so never fetched).
+Bad input never gets a 5xx. In this order: a body over `MAX_BODY_BYTES` 413 (from its length, before the
+signature and the parse), a missing or wrong `Webhook-Signature` 401 (an unsigned sender learns nothing
+more), a content type that is not JSON 415, a body that cannot be used 400 naming the problem (an order id
+that is not an Oro id included: it is never enqueued, so never fetched).
 """
 
 from __future__ import annotations
@@ -75,12 +75,12 @@ def oro_webhook() -> Response:
     raw = _raw_body()
     if len(raw) > MAX_BODY_BYTES:
         raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
-    if not _is_json(event.headers.get("Content-Type")):
-        raise Refused(415, "Content-Type must be application/json")
     rt = Runtime.get()
     secret = rt.secret("oro_webhook", "secret")["secret"]
     if not signature_valid(raw, event.headers.get("Webhook-Signature"), secret):
         raise Unauthorised("missing or invalid Webhook-Signature")
+    if not _is_json(event.headers.get("Content-Type")):
+        raise Refused(415, "Content-Type must be application/json")
     order_event = parse_order_event(raw)
     if order_event is None:
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)

@@ -61,9 +61,10 @@ T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Resources whose ids are Oro entity ids (positive integers): only such an id goes into their URLs.
 ENTITY_ID_RESOURCES = frozenset(
-    {"orders", "customers", "customerusers", "products", "inventorylevels", "asyncoperations", "webhooks"}
+    {"orders", "customers", "customerusers", "products", "inventorylevels", "asyncoperations"}
 )
-# Any other id (an enum's `open`, a topic's `order.created`) is one path segment: no `/`, `?`, `%`, `..`.
+# Any other id (an enum's `open`, a topic's `order.created`, a webhook's UUID) is one path segment: no `/`,
+# `?`, `%`, `..`.
 _ID_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
