@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from ..httpbody import BadBody, linger, read_body
 from .batch import BatchProcessor
 from .faults import Decision, FaultConfigError, FaultInjector
 from .query import ApiError, ApiErrors, Query, error_document, fmt_ts, parse_query
@@ -56,6 +57,7 @@ from .webhooks import WebhookDispatcher, new_message_id
 
 JSONAPI = "application/vnd.api+json"
 PLAIN = "application/json"
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # far above any batch the service sends; a larger body gets 413
 
 
 @dataclass
@@ -1412,10 +1414,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         sandbox = self.server.sandbox
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
+            body = read_body(self.rfile, self.headers, MAX_REQUEST_BYTES)
+        except BadBody as err:  # the framing cannot be read: answer, then close (the connection is lost)
+            title = "request entity too large" if err.status == 413 else "bad request"
+            self._send(
+                _json(err.status, error_document([ApiError(err.status, title, err.message)]), JSONAPI),
+                method,
+                close=True,
+            )
+            self.wfile.flush()
+            linger(self.connection)
+            return
         path, _, qs = self.path.partition("?")
         host = self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}"
         req = Request(method, path, qs, self.headers, body, base=f"http://{host}")
@@ -1437,9 +1446,14 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        self._send(resp, method)
+
+    def _send(self, resp: Resp, method: str, close: bool = False) -> None:
         self.send_response(resp.status)
         headers = dict(resp.headers)
         headers.setdefault("X-Request-Id", uuid.uuid4().hex)
+        if close:
+            headers["Connection"] = "close"  # send_header also ends the connection after this answer
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(resp.body)))

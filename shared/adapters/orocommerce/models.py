@@ -9,6 +9,7 @@ to bare ids when they were not. Nothing outside the adapters imports these model
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -22,6 +23,19 @@ def _utc(value: datetime) -> datetime:
 
 def _id_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# An Oro entity id (orders, customers, ...): a positive integer, written without leading zeros (reference §3:
+# "type `orders`, id an integer"). Only such an id is ever put in a URL path for these resources.
+_ORO_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def is_oro_id(value: object) -> bool:
+    """True for a positive integer id as Oro writes it (`1042` or `"1042"`); False for `"1/../3"`, `"3?x=1"`,
+    `"007"`, `True`, `-1` and anything that is not text or an integer."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return False
+    return _ORO_ID.fullmatch(str(value)) is not None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
