@@ -3,7 +3,9 @@
 Webhook senders are authenticated by the function (HMAC over the raw body), so the API has no
 authorizer and no request validator: the function answers every request, as the local runtime does, so an
 unsigned body gets 401 and a signed malformed one a 400 naming the problem (a gateway validator would answer
-first, with a message that names nothing). The stage throttles and logs every request as JSON.
+first, with a message that names nothing). The stage throttles and logs every request as JSON. API Gateway
+refuses a payload over 10 MB itself (413); the function enforces its own, lower limit (1 MiB) before the
+signature, as the local runtime does.
 """
 
 from __future__ import annotations

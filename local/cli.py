@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import boto3
 
 from local import schedules
 from local.aws import LOCAL_AWS_ENV, EmbeddedAws
+from local.persist import DEFAULT_FOLDER, Restored, StateFolder
 from local.provision import DEFAULT_PREFIX, missing_secrets, provision, put_secrets
 from local.runtime import LocalRuntime
 from shared.config import Config, load_config
@@ -70,6 +72,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--time-scale", type=_time_scale, default=1.0, help="run schedules N times faster (default 1.0)"
+    )
+    p.add_argument(
+        "--state-dir",
+        default=DEFAULT_FOLDER,
+        help=f"where the embedded endpoint's tables and queues are kept across restarts (default {DEFAULT_FOLDER})",
+    )
+    p.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="a throwaway run: start empty and keep nothing (embedded endpoint only)",
     )
     p.add_argument(
         "--secrets-file",
@@ -153,6 +165,7 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
 
     embedded: EmbeddedAws | None = None
     runtime: LocalRuntime | None = None
+    folder: StateFolder | None = None
     try:
         if args.aws_endpoint is None:
             embedded = EmbeddedAws().start()
@@ -163,6 +176,21 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
             where = "real AWS" if args.aws_endpoint == REAL_AWS else f"AWS endpoint {args.aws_endpoint}"
         session, endpoint_url = _session(env), env.get("AWS_ENDPOINT_URL")
         resources = provision(args.prefix, session=session, endpoint_url=endpoint_url)
+        kept = "kept by the AWS endpoint"
+        if embedded is not None and not args.ephemeral:
+            assert endpoint_url is not None
+            folder = StateFolder(
+                Path(args.state_dir), args.prefix, resources, session=session, endpoint_url=endpoint_url
+            )
+            restored = _restore(folder)
+            kept = f"kept in {folder.file}" + (
+                f" (restored {restored.items} records and {restored.messages} messages saved at "
+                f"{restored.saved_at})"
+                if restored
+                else " (nothing to restore)"
+            )
+        elif embedded is not None:
+            kept = "not kept (--ephemeral)"
         if secrets:
             put_secrets(secrets, session=session, endpoint_url=endpoint_url)
         missing = missing_secrets(required_secrets(config), session=session, endpoint_url=endpoint_url)
@@ -184,7 +212,9 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
             runtime.start()
         except OSError as err:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {err.strerror}") from None
-        _print_banner(runtime, resources, where, args)
+        if folder is not None:
+            folder.start()
+        _print_banner(runtime, resources, where, args, kept)
         _wait(stop or threading.Event())
     except UsageError as err:
         print(err, file=sys.stderr)
@@ -193,9 +223,20 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
         if runtime is not None and runtime.started:
             runtime.stop()
             print("\n" + runtime.summary())
+        if folder is not None:
+            folder.stop()  # after the runtime: the last save holds what its last invocations did
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _restore(folder: StateFolder) -> Restored | None:
+    try:
+        return folder.restore(datetime.now(UTC))
+    except (OSError, ValueError, KeyError) as err:
+        raise UsageError(
+            f"cannot restore the state saved in {folder.file}: {err} (move it away, or run with --ephemeral)"
+        ) from None
 
 
 def _wait(stop: threading.Event) -> None:
@@ -208,7 +249,7 @@ def _wait(stop: threading.Event) -> None:
 
 
 def _print_banner(
-    runtime: LocalRuntime, resources: dict[str, str], where: str, args: argparse.Namespace
+    runtime: LocalRuntime, resources: dict[str, str], where: str, args: argparse.Namespace, kept: str
 ) -> None:
     width = max(
         len(k)
@@ -222,6 +263,7 @@ def _print_banner(
             f"  {q.key:<{width}}  {resources[q.env_var]}  (consumer {q.consumer}, batch {q.batch_size})"
         )
         lines.append(f"  {q.dlq_key:<{width}}  {resources[dlq_env_var(q)]}")
+    lines.append(f"state: {kept}")
     lines.append("tables:")
     lines += [f"  {t.key:<{width}}  {resources[t.env_var]}" for t in TABLES]
     scale = f", time scale x{args.time_scale:g}" if args.time_scale != 1 else ""

@@ -287,6 +287,87 @@ def cancelled(env: LocalEnvironment, out: Outcome) -> None:
     out.ok = state.status == "voided" and len(sales) == 1 and sales[0].Status == "VOIDED"
 
 
+def store_ship_to(env: LocalEnvironment, out: Outcome) -> None:
+    # A subsidiary's store orders for its own dock: the sale is the billing parent's, the ship-to the store's.
+    oro_id = env.place_order(
+        "Acme East Store 12",
+        [("WID-100", "each", D(6), D("12.00"))],
+        po_number="DEMO-13",
+        attributes={"customerNotes": "Deliver to dock 3", "shipUntil": "2026-07-14"},
+        addresses={
+            "shippingAddress": {
+                "organization": "Acme East Store 12",
+                "firstName": "Stella",
+                "lastName": "Storm",
+                "street": "88 Dock Rd",
+                "city": "Springfield",
+                "postalCode": "62704",
+                "country": "US",
+                "region": "US-IL",
+            }
+        },
+        buyer=True,
+    )
+    env.wait_until_settled(60)
+    state, sales = describe(env, out, oro_id)
+    sale = sales[0] if sales else None
+    ship_to = (sale.ShippingAddress or {}) if sale else {}
+    out.notes.append(
+        f"ship to {ship_to.get('Company')}, {ship_to.get('City')} {ship_to.get('State')} "
+        f"(ShipToOther={ship_to.get('ShipToOther')}), ShipBy {sale.ShipBy:%Y-%m-%d}, note {sale.Note!r}, "
+        f"PO {sale.CustomerReference}"
+        if sale and sale.ShipBy
+        else "no sale"
+    )
+    out.ok = (
+        state.status == "synced"
+        and sale is not None
+        and sale.Customer == "Acme Holdings"
+        and ship_to.get("Line1") == "88 Dock Rd"
+        and ship_to.get("ShipToOther") is True
+        and "Deliver to dock 3" in (sale.Note or "")
+    )
+
+
+def tax_inclusive(env: LocalEnvironment, out: Outcome) -> None:
+    # Finance invoices this customer tax-inclusive in Cin7; Oro computes its own tax (10 % on WID-100 and on
+    # shipping). The sale's prices hold the tax, and its total and tax are Oro's to the cent.
+    cin7_id = env.create_cin7_customer("Inclusive Imports", tax_rule="Tax on Sales Inclusive")
+    with env.oro_client() as oro:
+        doc = oro.create("customers", {"name": "Inclusive Imports", "externalId": cin7_id})
+    env.ids["oro"]["customers"]["Inclusive Imports"] = str(doc.resources()[0].id)
+    _oro_control(env, "config", {"taxation": {"rates": {"standard": "10"}, "shipping_percent": "10"}})
+    try:
+        oro_id = env.place_order(
+            "Inclusive Imports",
+            [("WID-100", "case", D(1), D("100.00"))],
+            po_number="DEMO-14",
+            attributes={"estimatedShippingCostAmount": "25.00"},
+        )
+        env.wait_until_settled(60)
+    finally:
+        _oro_control(env, "config", {"taxation": None})
+    state, sales = describe(env, out, oro_id)
+    oro_total = D(env.oro_client().get_order(oro_id).total_value or 0)
+    sale = sales[0] if sales else None
+    order = sale.Order if sale else None
+    if sale and order and order.Lines:
+        line = order.Lines[0]
+        out.notes.append(
+            f"{sale.TaxCalculation}: {format(line.Quantity.normalize(), 'f')} × {line.Price:.4f} = "
+            f"{line.Total:.4f} holding tax {line.Tax:.2f}; Cin7 total {order.Total:.2f}, tax {order.Tax:.2f}; "
+            f"Oro total {oro_total:.2f} (100.00 + 25.00 + 12.50 tax)"
+        )
+    out.ok = (
+        state.status == "synced"
+        and sale is not None
+        and sale.TaxCalculation == "Inclusive"
+        and order is not None
+        and order.Total == oro_total
+        and order.Tax == D("12.50")
+    )
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -307,6 +388,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("unmapped unit (pallet)", "held UOM_UNMAPPED", unmapped_unit),
     Scenario("delivered 3× (webhook ×2 + poll)", "one sale", delivered_three_times),
     Scenario("cancelled after sync", "voided", cancelled),
+    Scenario("store order shipping to its own dock", "synced, ship-to, notes, PO", store_ship_to),
+    Scenario("tax-inclusive customer, Oro computes tax", "Cin7 total and tax = Oro's", tax_inclusive),
 )
 
 

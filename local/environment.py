@@ -23,6 +23,7 @@ from sandbox.oro.seed import seed_demo as seed_oro
 from sandbox.oro.server import OroSandbox
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
 from shared.config import Config, load_config
 from shared.resources import table
@@ -192,26 +193,36 @@ class LocalEnvironment:
         return OroClient.from_config(self.config.endpoints.oro, **self.oro_credentials)
 
     def cin7_client(self) -> Cin7Client:
-        """A client on the demo's own API application (not the service's)."""
+        """A client on the demo's own API application (not the service's). An operator's tool, not a paid
+        Lambda: when its own minute is used up it waits the minute out (up to 10 tries, 15 s apart at most)."""
         return Cin7Client.from_config(
             self.config.endpoints.cin7,
             self.cin7_credentials["account_id"],
             self.cin7_setup_key,
             flow="demo",
+            retry=RetryPolicy(attempts=10, base_delay=2.0, max_delay=15.0),
         )
 
-    def create_cin7_customer(self, name: str, *, tier: str = "Wholesale", on_hold: bool = False) -> str:
+    def create_cin7_customer(
+        self,
+        name: str,
+        *,
+        tier: str = "Wholesale",
+        on_hold: bool = False,
+        currency: str = "USD",
+        tax_rule: str = "Tax on Sales",
+    ) -> str:
         """A new Cin7 customer, as finance creates one in the back office; returns its id."""
         with self.cin7_client() as cin7:
             created = cin7.create_customer(
                 {
                     "Name": name,
                     "Status": "Active",
-                    "Currency": "USD",
+                    "Currency": currency,
                     "PaymentTerm": "30 days",
                     "AccountReceivable": "1100",
                     "RevenueAccount": "4000",
-                    "TaxRule": "Tax on Sales",
+                    "TaxRule": tax_rule,
                     "PriceTier": tier,
                     "IsOnCreditHold": on_hold,
                 }
@@ -255,15 +266,20 @@ class LocalEnvironment:
         po_number: str | None = None,
         attributes: dict[str, Any] | None = None,
         discounts: Sequence[Decimal] = (),
+        addresses: Mapping[str, Mapping[str, Any]] | None = None,
+        buyer: bool = False,
     ) -> str:
         """POST /admin/api/orders with its line items in `included`, as a storefront checkout would.
-        `customer` is a demo customer name; each line is (sku, unit, quantity, unit price)."""
+        `customer` is a demo customer name; each line is (sku, unit, quantity, unit price); `addresses`
+        as in `order_document`; `buyer`: placed by the account's seeded customer user."""
         data, included = order_document(
             self.ids["oro"]["customers"][customer],
             lines,
             po_number=po_number,
             attributes=attributes,
             discounts=discounts,
+            addresses=addresses,
+            customer_user_id=str(self.ids["oro"]["customerUsers"][customer]) if buyer else None,
         )
         _, doc = self.oro_client().request(
             "POST", "orders", body={"data": data, "included": included}, creates=True
@@ -297,11 +313,14 @@ def order_document(
     line_refs: Iterator[int] | None = None,
     attributes: dict[str, Any] | None = None,
     discounts: Sequence[Decimal] = (),
+    addresses: Mapping[str, Mapping[str, Any]] | None = None,
+    customer_user_id: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An Oro `orders` resource object and its line items with temporary ids, for a compound POST
     (`ref`/`parent_ref` build multi-shipping sub-orders in one request; `line_refs` keeps line ids unique
     across several orders of one request; `attributes` adds order attributes, e.g. a shipping cost;
-    `discounts` adds order discounts of these amounts)."""
+    `discounts` adds order discounts of these amounts; `addresses` maps `billingAddress`/`shippingAddress`
+    to new `orderaddresses` attributes, with `country` (an ISO code) and `region` (e.g. "US-NY") as ids)."""
     numbers = line_refs or itertools.count(1)
     included = []
     refs = []
@@ -343,6 +362,20 @@ def order_document(
                 }
             )
         relationships["discounts"] = {"data": discount_refs}
+    if customer_user_id is not None:
+        relationships["customerUser"] = {"data": {"type": "customerusers", "id": customer_user_id}}
+    for name, fields in (addresses or {}).items():
+        address_ref = f"{ref or 'order'}-{name}"
+        attrs = {k: v for k, v in fields.items() if k not in ("country", "region")}
+        rels = {
+            k: {"data": {"type": "countries" if k == "country" else "regions", "id": fields[k]}}
+            for k in ("country", "region")
+            if fields.get(k)
+        }
+        included.append(
+            {"type": "orderaddresses", "id": address_ref, "attributes": attrs, "relationships": rels}
+        )
+        relationships[name] = {"data": {"type": "orderaddresses", "id": address_ref}}
     if parent_ref is not None:
         relationships["parent"] = {"data": {"type": "orders", "id": parent_ref}}
     data: dict[str, Any] = {

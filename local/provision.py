@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from shared.adapters.aws.state import StateStore
 from shared.resources import (
     FUNCTIONS,
     QUEUES,
@@ -86,6 +88,11 @@ def provision(
     env: dict[str, str] = {}
     for t in tables:
         env[t.env_var] = ensure_table(ddb, physical_name(prefix, t.key), t)
+        if t.key == "state":
+            # The store begins when it is provisioned, unless it began before (shared/flows/recovery.py):
+            # settled at once, since no worker can have used a table that did not exist.
+            store = StateStore(env[t.env_var], dynamodb=s.resource("dynamodb", endpoint_url=endpoint_url))
+            store.epoch(datetime.now(UTC), settle_seconds=0)
     for q in queues:
         seconds = (visibility_timeouts or {}).get(q.key, visibility_timeout(q, functions))
         queue_url, dlq_url = ensure_queue(sqs, prefix, q, seconds)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ import boto3
 from local import schedules
 from local.events import DEFAULT_ACCOUNT, api_gateway_event, lambda_context, scheduled_event, sqs_event
 from local.provision import DEFAULT_PREFIX, physical_name
+from sandbox.httpbody import BadBody, linger, read_body
 from shared.config import CONFIG_ENV_VAR, Config
 from shared.resources import FUNCTIONS, QUEUES, FunctionSpec, QueueSpec
 
@@ -51,6 +53,12 @@ Handler = Callable[[dict[str, Any], Any], Any]
 HandlerResolver = Callable[[FunctionSpec], Handler]
 
 SQS_MAX_RECEIVE = 10  # ReceiveMessage returns at most 10 messages per call
+# API Gateway's REST API payload limit (10 MB): a larger request gets 413 from the gateway, never reaching
+# the function. The function's own limit is lower (see the webhook handler).
+API_MAX_BODY_BYTES = 10 * 1024 * 1024
+# How long the HTTP front waits for the next bytes of a request (or for the next request on a kept-alive
+# connection) before it answers 408 (mid-body) or closes the connection (between requests).
+READ_TIMEOUT_SECONDS = 30.0
 INTERNAL_ERROR = (502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
 NOT_FOUND = (404, [("Content-Type", "application/json")], b'{"message": "Not Found"}')
 
@@ -142,6 +150,7 @@ class LocalRuntime:
         stage: str = "local",
         poll_wait_seconds: int = 1,
         run_schedules: bool = True,
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self.config = config
         self.functions = {f.name: f for f in functions}
@@ -163,6 +172,7 @@ class LocalRuntime:
         self.prefix, self.stage = prefix, stage
         self.poll_wait_seconds = poll_wait_seconds
         self.run_schedules = run_schedules
+        self.read_timeout_seconds = read_timeout_seconds
         self._resolver = handler_resolver
         self._clock = schedules.ScaledClock(time_scale)
         self.schedule_expressions: dict[str, str] = {}
@@ -620,35 +630,42 @@ class _ApiServer(ThreadingHTTPServer):
 
 class _ApiRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Head and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per request.
+    disable_nagle_algorithm = True
     server: _ApiServer
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.runtime.read_timeout_seconds)
+
     def _handle(self) -> None:
-        body = self._read_body()
+        try:
+            body = read_body(self.rfile, self.headers, API_MAX_BODY_BYTES)
+        except BadBody as err:
+            # Answered as the gateway answers a request it cannot read; the connection is not reused.
+            data = json.dumps({"message": err.message}).encode()
+            self._send(err.status, [("Content-Type", "application/json")], data, close=True)
+            self.wfile.flush()
+            linger(self.connection)
+            return
         status, headers, data = self.server.runtime.handle_http(
             self.command, self.path, list(self.headers.items()), body, self.client_address[0]
         )
+        self._send(status, headers, data)
+
+    def _send(
+        self, status: int, headers: Sequence[tuple[str, str]], data: bytes, close: bool = False
+    ) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")  # also ends the connection after this answer
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

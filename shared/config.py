@@ -161,6 +161,27 @@ class Erp(_Strict):
     default_location: str
     sale_type: str = "Simple"
     charges: Charges = Charges()
+    # The ERP account's base currency. A customer invoiced in another currency needs its rate on each sale.
+    base_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    # Currency -> the rate the ERP takes as the sale's CurrencyRate (up to 5 decimals), set by finance.
+    # A customer in a currency with no rate here is held CURRENCY_RATE_MISSING, never sent at 1.
+    currency_rates: dict[str, Decimal] = Field(default_factory=dict)
+
+    @field_validator("currency_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, rate in v.items():
+            if not re.fullmatch(r"[A-Z]{3}", currency):
+                raise ValueError(f"{currency!r} is not a currency code (three capital letters)")
+            if rate <= 0 or rate != rate.quantize(Decimal("0.00001")):
+                raise ValueError(f"{currency}: rate {rate} must be positive with at most 5 decimals")
+        return v
+
+    @model_validator(mode="after")
+    def _no_rate_for_the_base(self) -> Erp:
+        if self.base_currency is not None and self.base_currency in self.currency_rates:
+            raise ValueError(f"currency_rates: {self.base_currency} is the base currency, its rate is 1")
+        return self
 
     @model_validator(mode="after")
     def _each_flow_once(self) -> Erp:

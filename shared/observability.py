@@ -11,6 +11,7 @@ import functools
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -123,12 +124,23 @@ _PERSONAL_KEYS = {
     "postalcode",
     "taxnumber",
     "password",
+    # whole addresses and notes (both APIs' spellings and the domain's)
+    "billingaddress",
+    "shippingaddress",
+    "billing_address",
+    "shipping_address",
+    "address",
+    "customernotes",
+    "customer_notes",
+    "shippingnotes",
 }
 _EMAIL_RE = re.compile(r"[^@\s\"']+@[^@\s\"']+")
 
 
 def mask_personal(value: Any) -> Any:
     """A copy of `value` with personal fields replaced by '***' and e-mail addresses blanked in text."""
+    if is_dataclass(value) and not isinstance(value, type):  # a domain object (order, address, draft)
+        return mask_personal(asdict(value))
     if isinstance(value, Mapping):
         return {
             k: ("***" if str(k).lower() in _PERSONAL_KEYS and v not in (None, "") else mask_personal(v))

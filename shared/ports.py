@@ -14,6 +14,7 @@ from shared.domain.orders import (
     SaleRef,
     StorefrontCustomer,
     StorefrontOrder,
+    TaxRate,
 )
 
 
@@ -34,8 +35,8 @@ class Erp(Protocol):
 
     def get_customer(self, customer_id: str) -> ErpCustomer | None: ...
 
-    def tax_rates(self) -> Mapping[str, Decimal]:
-        """Tax rule name → percent."""
+    def tax_rates(self) -> Mapping[str, TaxRate]:
+        """Tax rule name → its percent and whether prices under it include the tax."""
         ...
 
     def product_prices(self, sku: str) -> Mapping[str, Decimal] | None:
@@ -43,6 +44,11 @@ class Erp(Protocol):
         ...
 
     def find_sale(self, external_id: str) -> SaleRef | None: ...
+
+    def sales_created_since(self, since: datetime, external_id_prefix: str) -> dict[str, str]:
+        """ExternalID → sale id of the sales created since `since` carrying the prefix: one call per page
+        of 1000 sales."""
+        ...
 
     def create_sale(self, draft: SaleDraft) -> str:
         """Creates the sale header; returns its id."""

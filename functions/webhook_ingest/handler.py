@@ -2,18 +2,29 @@
 
 Stores nothing but the intake claim and never calls an external API inline (DESIGN §3). A sender retries
 only on 423/425/429/502/503, so our own failures answer 503: a delivery is never dropped by us.
+
+Bad input never gets a 5xx. In this order: a body over `MAX_BODY_BYTES` 413 (from its length, before the
+signature and the parse), a missing or wrong `Webhook-Signature` 401 (an unsigned sender learns nothing
+more), a content type that is not JSON 415, a body that cannot be used 400 naming the problem (an order id
+that is not an Oro id included: it is never enqueued, so never fetched).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.orocommerce.webhook import BadWebhook, parse_order_event, signature_valid
+from shared.adapters.orocommerce.webhook import (
+    MAX_BODY_BYTES,
+    BadWebhook,
+    parse_order_event,
+    signature_valid,
+)
 from shared.errors import ConfigError, Transient
 from shared.flows.intake import enqueue_order_version
 from shared.observability import logger, metrics, tracer
@@ -26,14 +37,44 @@ class Unauthorised(Exception):
     pass
 
 
+class Refused(Exception):
+    """The request is refused before its body is looked at (413, 415)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def _json(status_code: int, **body: Any) -> Response:
     return Response(status_code=status_code, content_type="application/json", body=body)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """`application/json` or a `+json` type such as `application/vnd.api+json`, any parameters."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _raw_body() -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        # Text is at least one byte a character: an oversized body is refused before it is even encoded.
+        if len(body) > MAX_BODY_BYTES:
+            raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
+        return body.encode("utf-8", "surrogatepass")  # a lone surrogate fails the UTF-8 check, not here
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error:
+        raise BadWebhook("body is not valid base64 (isBase64Encoded is set)") from None
 
 
 @app.post("/webhooks/oro")
 def oro_webhook() -> Response:
     event = app.current_event
-    raw = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
+    raw = _raw_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
     rt = Runtime.get()
     # During a rotation the entry also holds the outgoing `previous_secret`: both sign valid deliveries
     # until the operator removes it (docs/operations.md, "Rotating the secrets").
@@ -42,6 +83,8 @@ def oro_webhook() -> Response:
     signature = event.headers.get("Webhook-Signature")
     if not any(signature_valid(raw, signature, secret) for secret in secrets):
         raise Unauthorised("missing or invalid Webhook-Signature")
+    if not _is_json(event.headers.get("Content-Type")):
+        raise Refused(415, "Content-Type must be application/json")
     order_event = parse_order_event(raw)
     if order_event is None:
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
@@ -71,6 +114,13 @@ def _unauthorised(err: Unauthorised) -> Response:
     metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
     logger.warning("webhook rejected", extra={"reason": str(err)})
     return _json(401, message=str(err))
+
+
+@app.exception_handler(Refused)
+def _refused(err: Refused) -> Response:
+    metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+    logger.warning("webhook refused", extra={"reason": str(err), "status": err.status})
+    return _json(err.status, message=str(err))
 
 
 @app.exception_handler(BadWebhook)

@@ -25,6 +25,8 @@ PRICE_TIER_NAMES = {1: "Wholesale", 2: "Contract"}  # tiers 3..10 keep "Tier 3".
 TAX_RULES = (
     {"Name": "Tax on Sales", "Percent": Decimal("10"), "Component": "GST"},
     {"Name": "Tax Exempt", "Percent": Decimal("0"), "Component": "Exempt"},
+    # Prices under it include the tax (Cin7 splits it out): for customers invoiced tax-inclusive.
+    {"Name": "Tax on Sales Inclusive", "Percent": Decimal("10"), "Component": "GST", "Inclusive": True},
 )
 UNIT = "Item"
 PRODUCTS: tuple[dict[str, Any], ...] = (
@@ -178,7 +180,7 @@ def seed_demo(
             [
                 {
                     "Name": rule["Name"],
-                    "TaxInclusive": False,
+                    "TaxInclusive": rule.get("Inclusive", False),
                     "IsActive": True,
                     "IsTaxForSale": True,
                     "IsTaxForPurchase": True,

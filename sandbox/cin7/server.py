@@ -35,9 +35,11 @@ from sandbox.cin7.limits import (
 from sandbox.cin7.store import DEFAULT_TIER_NAMES, Store
 from sandbox.cin7.util import ApiError, Query, dumps, loads_tagged, parse_body
 from sandbox.cin7.webhooks import WebhookDispatcher
+from sandbox.httpbody import BadBody, linger, read_body
 
 API_PREFIX = "/externalapi/v2"
 CONTROL_PREFIX = "/__sandbox"
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # far above any request the service sends; a larger body gets 413
 Handler = Callable[[Query, Any], Any]
 
 
@@ -432,6 +434,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "Cin7CoreSandbox/1.0"
     # Headers and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per call.
     disable_nagle_algorithm = True
+    # Seconds to wait for the next bytes of a request (or the next request on a kept-alive connection).
+    timeout = 120
 
     @property
     def sandbox(self) -> Cin7Sandbox:
@@ -458,14 +462,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------------------------------ plumbing
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send(self, status: int, payload: Any) -> None:
+    def _send(self, status: int, payload: Any, close: bool = False) -> None:
         data = dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        if close:
+            self.send_header("Connection", "close")  # also ends the connection after this answer
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -474,7 +476,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(error.status, error.body())
 
     def _dispatch(self, method: str) -> None:
-        raw = self._read_body()
+        try:
+            raw = read_body(self.rfile, self.headers, MAX_REQUEST_BYTES)
+        except BadBody as err:  # the framing cannot be read: answer, then close (the connection is lost)
+            self._send(err.status, ApiError(err.status, err.message).body(), close=True)
+            self.wfile.flush()
+            linger(self.connection)
+            return
         url = urlsplit(self.path)
         path = url.path.lower().rstrip("/") or "/"
         query = Query(parse_qs(url.query, keep_blank_values=True))

@@ -1530,7 +1530,8 @@ class Store:
         """Quantity/Price/Tax/Total with 4 decimals, Discount with 2, and Total checked within 0.01.
 
         Exclusive tax: Total = Qty x Price x (1 - Discount/100) + Tax. Inclusive: the price already holds the tax,
-        so Total = Qty x Price x (1 - Discount/100).
+        so Total = Qty x Price x (1 - Discount/100), and Tax must be what that Total holds at the rule's percent,
+        Total x p / (100 + p), within 0.01.
         """
         quantity = req_decimal(raw.get("Quantity"), f"{where}.Quantity", minimum=ONE)  # "minimal value is 1"
         price = req_decimal(raw.get("Price"), f"{where}.Price", minimum=ZERO)
@@ -1550,6 +1551,15 @@ class Store:
                 f"{where}: Total {total} does not match Quantity x Price x (1 - Discount/100)"
                 f"{'' if inclusive else ' + Tax'} = {q4(expected)}."
             )
+        if inclusive:
+            # The price holds the tax: Cin7 splits it out of the line's total at the rule's percent.
+            percent = tax_rule["TaxPercent"]
+            held = total * percent / (HUNDRED + percent)
+            if abs(tax - held) > TOTAL_TOLERANCE:
+                raise bad(
+                    f"{where}: Tax {tax} does not match the tax {q4(held)} a tax-inclusive Total of {total} holds "
+                    f"at {percent}% ({tax_rule['Name']})."
+                )
         return {
             "Quantity": quantity,
             "Price": price,

@@ -22,7 +22,11 @@ Control API (no auth, never counted as API calls), under ``/__sandbox/``:
   ``POST webhook-deliveries/wait {"timeout": 10}``
 - ``GET|POST|DELETE faults`` (see ``faults.py`` for the rule schema)
 - ``GET|POST config`` (external_status_management, default_page_size, max_page_size, webhook_includes,
-  token_ttl, batch_delay, batch_paused); ``POST batch {"paused": true}``. ``max_page_size`` (constructor
+  token_ttl, batch_delay, batch_paused, default_internal_status, taxation); ``POST batch {"paused": true}``.
+  ``taxation`` is Oro's tax calculation: ``null`` (off, the start state: no ``tax`` row in an order's
+  ``ordersubtotals``, no tax in ``totalValue``) or ``{"rates": {"<product tax code>": "10"},
+  "shipping_percent": "10"}`` (each line's row total taxed at its product's code, before order discounts, plus
+  the shipping cost; orders written meanwhile get a ``tax`` subtotal and it is added to ``totalValue``). ``max_page_size`` (constructor
   argument, ``--max-page-size``) caps every list page as Oro's ``max_entities`` does: a page asked for with a
   larger ``page[size]`` comes back shorter, and its links still carry ``next`` while records follow
 - ``GET|POST clock`` (``{"advance_seconds": n}`` / ``{"offset_seconds": n}``), ``POST tokens`` (a token without

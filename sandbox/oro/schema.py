@@ -455,6 +455,13 @@ def build_registry() -> dict[str, Resource]:
                 Rel("source", None),
                 Rel("parent", "orders"),
                 Rel("subOrders", "orders", many=True, inverse=("orders", "parent"), read_only=True),
+                Rel(
+                    "orderSubtotals",
+                    "ordersubtotals",
+                    many=True,
+                    inverse=("ordersubtotals", "order"),
+                    read_only=True,
+                ),
                 Rel("createdBy", "users", read_only=True, default=_one("users", "1")),
                 OWNER,
                 ORGANIZATION,
@@ -531,13 +538,38 @@ def build_registry() -> dict[str, Resource]:
             "orderaddresses",
             [
                 Attr("label"),
+                Attr("organization"),
+                Attr("namePrefix"),
                 Attr("firstName"),
+                Attr("middleName"),
                 Attr("lastName"),
+                Attr("nameSuffix"),
                 Attr("street"),
+                Attr("street2"),
                 Attr("city"),
                 Attr("postalCode"),
+                Attr("phone"),
+                Attr("customRegion"),
             ],
             [Rel("country", "countries"), Rel("region", "regions")],
+        ),
+        # The order's totals block (6.1+, computed, read-only): list it with filter[order] (OC order_subtotal.md).
+        Resource(
+            "ordersubtotals",
+            attrs=[
+                Attr("orderSubtotalType"),
+                Attr("label"),
+                Attr("amount", "money"),
+                Attr("signedAmount", "money"),
+                Attr("currency"),
+                Attr("visible", "bool", default=True),
+                Attr("data", "array"),
+            ],
+            rels=[Rel("order", "orders", on_delete="cascade"), Rel("priceList", "pricelists")],
+            filters=[Filt("order", "rel", ops=REL_OPS, required=True)],
+            id_kind="code",
+            actions=READ_ONLY,
+            subresources=False,
         ),
         # OC order_discount.md: description, amount, percent, orderDiscountType; relationship `order`.
         Resource(
@@ -758,6 +790,14 @@ def build_registry() -> dict[str, Resource]:
             filters=[ID_INT],
             actions=READ_ONLY,
         ),
+        # Countries (ISO 3166-1 alpha-2 ids), read-only reference data like Oro's own.
+        Resource(
+            "countries",
+            attrs=[Attr("name"), Attr("iso3Code")],
+            filters=[ID_STR],
+            id_kind="code",
+            actions=READ_ONLY,
+        ),
         Resource("organizations", attrs=[Attr("name")], filters=[ID_INT], actions=READ_ONLY),
         Resource("businessunits", attrs=[Attr("name")], filters=[ID_INT], actions=READ_ONLY),
         Resource("websites", attrs=[Attr("name")], filters=[ID_INT], actions=READ_ONLY),
@@ -782,6 +822,7 @@ PREPARE_ORDER = [
     "orderlineitems",
     "orderdiscounts",
     "orders",
+    "ordersubtotals",
     "ordershippingtrackings",
     "quoteproductoffers",
     "quoteproducts",
@@ -857,6 +898,16 @@ ENUMS: dict[str, list[tuple[str, str]]] = {
         for c in ("submitted", "pending_approval", "requires_attention", "cancelled")
     ],
 }
+
+COUNTRIES: list[tuple[str, str, str]] = [
+    ("AU", "AUS", "Australia"),
+    ("CA", "CAN", "Canada"),
+    ("DE", "DEU", "Germany"),
+    ("FR", "FRA", "France"),
+    ("GB", "GBR", "United Kingdom"),
+    ("NZ", "NZL", "New Zealand"),
+    ("US", "USA", "United States"),
+]
 
 DEFAULT_UNITS: list[tuple[str, int]] = [
     ("each", 0),

@@ -31,10 +31,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from ..httpbody import BadBody, linger, read_body
 from .batch import BatchProcessor
 from .faults import Decision, FaultConfigError, FaultInjector
 from .query import ApiError, ApiErrors, Query, error_document, fmt_ts, parse_query
@@ -55,6 +57,7 @@ from .webhooks import WebhookDispatcher, new_message_id
 
 JSONAPI = "application/vnd.api+json"
 PLAIN = "application/json"
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # far above any batch the service sends; a larger body gets 413
 
 
 @dataclass
@@ -287,6 +290,7 @@ class OroSandbox:
             self.options.default_page_size = int(cfg["default_page_size"])
             self.options.max_page_size = int(cfg["max_page_size"])
             self.options.webhook_includes = tuple(cfg["webhook_includes"])
+            self.options.taxation = None
             self.token_ttl = int(cfg["token_ttl"])
             self.batch.delay = float(cfg["batch_delay"])
             self.batch.pause(False)
@@ -1299,6 +1303,7 @@ class OroSandbox:
             "batch_paused": self.batch.paused,
             "client_id": self.client_id,
             "default_internal_status": self.options.default_internal_status,
+            "taxation": self.options.taxation,
         }
 
     def _configure(self, body: Any) -> None:
@@ -1314,6 +1319,8 @@ class OroSandbox:
             "batch_paused",
             # Oro's system setting oro_order.order_creation_new_internal_order_status
             "default_internal_status",
+            # Oro's taxation: null (off) or {"rates": {tax code: percent}, "shipping_percent": percent}
+            "taxation",
         }
         unknown = set(body) - known
         if unknown:
@@ -1338,6 +1345,25 @@ class OroSandbox:
                 if status not in ("open", "pending", "processing", "cancelled", "closed"):
                     raise ValueError(f"default_internal_status: unknown order internal status {status!r}")
                 self.options.default_internal_status = status
+            if "taxation" in body:
+                self.options.taxation = _taxation(body["taxation"])
+
+
+def _taxation(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"rates", "shipping_percent"}:
+        raise ValueError('taxation: null or {"rates": {code: percent}, "shipping_percent": percent}')
+    rates = value.get("rates") or {}
+    if not isinstance(rates, dict):
+        raise ValueError("taxation.rates: an object of tax code -> percent")
+    try:
+        return {
+            "rates": {str(code): str(Decimal(str(pct))) for code, pct in rates.items()},
+            "shipping_percent": str(Decimal(str(value.get("shipping_percent") or 0))),
+        }
+    except ArithmeticError:
+        raise ValueError("taxation: percents must be numbers") from None
 
 
 # ---------------------------------------------------------------------------------------------- HTTP plumbing
@@ -1388,10 +1414,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         sandbox = self.server.sandbox
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
+            body = read_body(self.rfile, self.headers, MAX_REQUEST_BYTES)
+        except BadBody as err:  # the framing cannot be read: answer, then close (the connection is lost)
+            title = "request entity too large" if err.status == 413 else "bad request"
+            self._send(
+                _json(err.status, error_document([ApiError(err.status, title, err.message)]), JSONAPI),
+                method,
+                close=True,
+            )
+            self.wfile.flush()
+            linger(self.connection)
+            return
         path, _, qs = self.path.partition("?")
         host = self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}"
         req = Request(method, path, qs, self.headers, body, base=f"http://{host}")
@@ -1413,9 +1446,14 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        self._send(resp, method)
+
+    def _send(self, resp: Resp, method: str, close: bool = False) -> None:
         self.send_response(resp.status)
         headers = dict(resp.headers)
         headers.setdefault("X-Request-Id", uuid.uuid4().hex)
+        if close:
+            headers["Connection"] = "close"  # send_header also ends the connection after this answer
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(resp.body)))

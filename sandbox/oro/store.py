@@ -36,6 +36,7 @@ from .query import (
     to_decimal,
 )
 from .schema import (
+    COUNTRIES,
     DEFAULT_UNITS,
     ENUMS,
     PREPARE_ORDER,
@@ -61,6 +62,10 @@ class Options:
     max_page_size: int = -1
     default_internal_status: str = "open"
     webhook_includes: tuple[str, ...] = ()
+    # Oro's taxation (TaxBundle): None = off, the order has no tax subtotal and its total no tax. Else
+    # {"rates": {product tax code: percent}, "shipping_percent": percent}: tax per line on its row total
+    # (before order discounts, Oro's default), plus tax on the shipping cost.
+    taxation: dict[str, Any] | None = None
 
     def page_size(self, requested: int | None) -> int:
         """The page size a list request gets: page[size] (or the default), capped by `max_page_size`.
@@ -105,6 +110,8 @@ class Store:
             for type_, values in ENUMS.items():
                 for prio, (code, name) in enumerate(values):
                     self._put_raw(type_, code, {"name": name, "priority": prio, "default": prio == 0}, {})
+            for code, iso3, name in COUNTRIES:
+                self._put_raw("countries", code, {"name": name, "iso3Code": iso3}, {})
             for code, precision in DEFAULT_UNITS:
                 self._put_raw(
                     "productunits",
@@ -1375,7 +1382,7 @@ def hook_orderlineitems(writer: Writer, key: Key, rec: Record, is_new: bool, ptr
     attrs["checksum"] = hashlib.sha1(basis.encode(), usedforsecurity=False).hexdigest()
 
 
-def compute_order_totals(tx: Tx, rec: Record) -> None:
+def compute_order_totals(tx: Tx, rec: Record, taxation: dict[str, Any] | None = None) -> None:
     attrs = rec["attributes"]
     subtotal = Decimal(0)
     for line_ref in rec["relationships"].get("lineItems") or []:
@@ -1402,10 +1409,70 @@ def compute_order_totals(tx: Tx, rec: Record) -> None:
     if shipping_raw is None:
         shipping_raw = attrs.get("estimatedShippingCostAmount")
     shipping = Decimal(shipping_raw) if shipping_raw is not None else Decimal(0)
+    tax = _order_tax(tx, rec, shipping, taxation) if taxation is not None else None
     attrs["subtotalValue"] = money(subtotal)
     attrs["totalDiscountsAmount"] = money(discounts)
     attrs["subtotalWithDiscountsValue"] = money(subtotal - discounts)
-    attrs["totalValue"] = money(subtotal - discounts + shipping)
+    attrs["totalValue"] = money(subtotal - discounts + shipping + (tax or 0))
+    rows = [("subtotal", "Subtotal", subtotal, 1)]
+    if discounts:
+        rows.append(("discount", "Discount", discounts, -1))
+    if shipping_raw is not None:
+        rows.append(("shipping_cost", "Shipping", shipping, 1))
+    if tax is not None:
+        rows.append(("tax", "Tax", tax, 1))
+    _write_subtotals(tx, rec, rows)
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _order_tax(tx: Tx, rec: Record, shipping: Decimal, taxation: dict[str, Any]) -> Decimal:
+    """Oro's tax for the order: each line's row total at its product tax code's rate, to the cent, plus the
+    shipping cost's tax."""
+    rates = taxation.get("rates") or {}
+    tax = _cents(shipping * Decimal(str(taxation.get("shipping_percent") or 0)) / 100)
+    for line_ref in rec["relationships"].get("lineItems") or []:
+        line = tx.get("orderlineitems", line_ref["id"])
+        if line is None:
+            continue
+        value, qty = line["attributes"].get("value"), line["attributes"].get("quantity")
+        product_ref = line["relationships"].get("product")
+        product = tx.get("products", product_ref["id"]) if product_ref else None
+        code_ref = product["relationships"].get("taxCode") if product else None
+        code = tx.get("producttaxcodes", code_ref["id"]) if code_ref else None
+        percent = rates.get(code["attributes"].get("code")) if code else None
+        if value is not None and qty is not None and percent is not None:
+            tax += _cents(Decimal(value) * Decimal(qty) * Decimal(str(percent)) / 100)
+    return tax
+
+
+def _write_subtotals(tx: Tx, rec: Record, rows: list[tuple[str, str, Decimal, int]]) -> None:
+    """The order's `ordersubtotals` rows, rewritten whenever its totals are."""
+    currency = rec["attributes"].get("currency")
+    wanted = {f"{rec['id']}-{kind}" for kind, *_ in rows}
+    for kind, label, amount, sign in rows:
+        id_ = f"{rec['id']}-{kind}"
+        attributes = {
+            "orderSubtotalType": kind,
+            "label": label,
+            "amount": money(amount),
+            "signedAmount": money(amount * sign),
+            "currency": currency,
+            "visible": True,
+            "data": None,
+        }
+        relationships = {"order": ref("orders", rec["id"]), "priceList": None}
+        if tx.get("ordersubtotals", id_) is None:
+            tx.add("ordersubtotals", {"id": id_, "attributes": attributes, "relationships": relationships})
+        else:
+            existing = tx.edit("ordersubtotals", id_)
+            existing["attributes"].update(attributes)
+    for kind in ("subtotal", "discount", "shipping_cost", "tax"):
+        id_ = f"{rec['id']}-{kind}"
+        if id_ not in wanted and tx.get("ordersubtotals", id_) is not None:
+            delete_record(tx, "ordersubtotals", id_)
 
 
 def hook_orders(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
@@ -1428,7 +1495,7 @@ def hook_orders(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -
                 pointer=f"{ptr}/relationships/parent/data",
             )
         )
-    compute_order_totals(tx, rec)
+    compute_order_totals(tx, rec, writer.options.taxation)
 
 
 def hook_quotes(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:

@@ -91,8 +91,28 @@ _TYPES = (
         Owner.FINANCE,
         True,
         "the tax code is mapped or the totals agree on the next run",
-        "A line's tax code has no ERP tax rule mapping, or the computed tax differs from the storefront's. Map "
-        "it under `tax.rules` and release the order.",
+        "A line's tax code has no ERP tax rule mapping, or the sale's tax at the ERP's rules differs from the "
+        "tax the storefront computed for the order by more than a cent (the detail gives both). Map the code "
+        "under `tax.rules`, or align the storefront's tax rates (or the order's tax codes) with the ERP's "
+        "rules, then release the order with `orosync orders release`.",
+    ),
+    ExceptionType(
+        "CURRENCY_MISMATCH",
+        Owner.FINANCE,
+        True,
+        "the order passes on its next run (after the customer or the order currency is corrected)",
+        "The order's currency is not the currency its ERP customer is invoiced in; the service never converts "
+        "an order. Bind the Oro account to an ERP customer in that currency (`orosync customers map`), or have "
+        "the order re-placed in the customer's currency, then release it with `orosync orders release`.",
+    ),
+    ExceptionType(
+        "CURRENCY_RATE_MISSING",
+        Owner.FINANCE,
+        True,
+        "the order passes on its next run (after the rate is configured and the order released)",
+        "The ERP customer is invoiced in a currency other than the ERP's base currency (`erp.base_currency`), "
+        "so its sale needs a currency rate, and `erp.currency_rates` has none for it. Add the rate finance "
+        "uses, deploy and release the order with `orosync orders release`.",
     ),
     ExceptionType(
         "CHARGE_UNMAPPED",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +39,30 @@ class StorefrontCustomer:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A postal address as the order carries it. Personal data: never logged unmasked."""
+
+    line1: str
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None  # state or province, as text (a code such as "NY" or a name)
+    postcode: str | None = None
+    country: str | None = None  # the country's name when known, else its ISO 3166 code
+    company: str | None = None
+    contact: str | None = None  # the person to deliver to or bill
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The buyer who placed the order. Personal data: never logged unmasked."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class StorefrontOrder:
     id: str
     identifier: str
@@ -57,7 +81,13 @@ class StorefrontOrder:
     parent_id: str | None = None
     sub_order_ids: tuple[str, ...] = ()
     source_type: str | None = None  # e.g. "quotes", "shoppinglists"
-    ship_until: str | None = None
+    ship_until: str | None = None  # the date the buyer needs the goods by (YYYY-MM-DD)
+    customer_notes: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    contact: Contact | None = None
+    # The storefront's own tax total for the order; None when it computed none (taxation off, or not given).
+    tax_total: Decimal | None = None
     # The ordering account and the ancestors the storefront sent with the order, nearest first (the walk
     # to the billing parent reads the rest): as they are now, never as an earlier order saw them.
     customers: tuple[StorefrontCustomer, ...] = ()
@@ -71,7 +101,7 @@ class StorefrontOrder:
     def content_hash(self) -> str:
         """What the ERP sale is made of (not the order's status: the gate acts on that); an unchanged hash
         means nothing to send again."""
-        relevant = {
+        relevant: dict[str, object] = {
             "customer_id": self.customer_id,
             "currency": self.currency,
             "po_number": self.po_number,
@@ -83,6 +113,15 @@ class StorefrontOrder:
             "discount_total": self.discount_total,
             "shipping_total": self.shipping_total,
         }
+        # Where and when the sale ships is part of it too; absent fields are left out, so an order that
+        # carries none keeps the hash it had before they were sent.
+        header = {
+            "shipping_address": self.shipping_address,
+            "billing_address": self.billing_address,
+            "ship_until": self.ship_until,
+            "customer_notes": self.customer_notes,
+        }
+        relevant.update({k: asdict(v) if is_dataclass(v) else v for k, v in header.items() if v})
         text = json.dumps(relevant, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -109,6 +148,8 @@ class ErpCustomer:
     price_tier: str | None = None
     discount: Decimal = Decimal(0)  # percent off its tier's prices
     prices: Mapping[str, Decimal] = field(default_factory=dict)  # customer-specific price per ERP SKU
+    currency: str | None = None  # the currency the ERP invoices the customer in
+    tax_rule: str | None = None  # the customer's default ERP tax rule (name)
 
     def as_record(self) -> dict[str, Any]:
         """Plain JSON-able data (decimals as strings), read back by `from_record`."""
@@ -119,6 +160,8 @@ class ErpCustomer:
             "price_tier": self.price_tier,
             "discount": str(self.discount),
             "prices": {sku: str(price) for sku, price in self.prices.items()},
+            "currency": self.currency,
+            "tax_rule": self.tax_rule,
         }
 
     @classmethod
@@ -130,7 +173,17 @@ class ErpCustomer:
             price_tier=data.get("price_tier"),
             discount=Decimal(str(data.get("discount") or 0)),
             prices={sku: Decimal(str(price)) for sku, price in (data.get("prices") or {}).items()},
+            currency=data.get("currency"),
+            tax_rule=data.get("tax_rule"),
         )
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    """An ERP tax rule: its percentage, and whether prices under it include the tax."""
+
+    percent: Decimal
+    inclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +194,7 @@ class SaleLine:
     price: Decimal  # per ERP unit, rounded to the ERP's 4 decimals
     tax_rule: str
     tax: Decimal
-    total: Decimal  # quantity × price + tax, as the ERP validates it
+    total: Decimal  # quantity × price (+ tax unless the sale is tax-inclusive), as the ERP validates it
     comment: str | None = None  # e.g. the share of an order discount taken off this line's price
 
 
@@ -155,10 +208,11 @@ class SaleCharge:
     tax_rule: str
     tax: Decimal
     comment: str | None = None
+    tax_inclusive: bool = False  # the price already holds the tax
 
     @property
     def total(self) -> Decimal:
-        return self.price + self.tax
+        return self.price if self.tax_inclusive else self.price + self.tax
 
 
 @dataclass(frozen=True)
@@ -174,6 +228,12 @@ class SaleDraft:
     charges: tuple[SaleCharge, ...] = ()
     customer_reference: str | None = None
     note: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    ship_by: str | None = None  # YYYY-MM-DD
+    contact: Contact | None = None
+    tax_inclusive: bool = False  # line and charge prices include their tax (the customer's tax rule's)
+    currency_rate: Decimal | None = None  # the customer's currency against the ERP's base; None: the base
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from shared.adapters.aws.state import OrderState, StateStore
 from shared.config import Config, OrderAction, PricingAuthority
+from shared.domain.currency import CurrencyCheck, check_currency
 from shared.domain.gating import gate
 from shared.domain.orders import (
     ErpCustomer,
@@ -27,8 +28,10 @@ from shared.domain.orders import (
     SaleLine,
     SaleRef,
     StorefrontOrder,
+    TaxRate,
 )
 from shared.domain.pricing import PriceComparison, compare_price, customer_price
+from shared.domain.tax import tax_difference, tax_on
 from shared.domain.totals import erp_amount, merge_lines, money, price_lines
 from shared.domain.units import (
     ConvertedLine,
@@ -38,8 +41,10 @@ from shared.domain.units import (
     implied_factor,
 )
 from shared.errors import AlreadyFulfilled, NotFound, Permanent
+from shared.flows.recovery import LostStateCheck
 from shared.observability import logger
 from shared.ports import Clock, Erp, Storefront
+from shared.resources import function
 
 CACHE_SECONDS = 900
 
@@ -86,6 +91,7 @@ class OrderSync:
         clock: Clock,
         *,
         lease_seconds: float = 90,
+        settle_seconds: float = function("order_sync").timeout_seconds,
     ) -> None:
         self.config = config
         self.storefront = storefront
@@ -94,6 +100,13 @@ class OrderSync:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.customer_path: list[str] = []
+        self.lost_state = LostStateCheck(
+            erp,
+            store,
+            clock,
+            external_id_prefix=config.orders.external_id_prefix,
+            settle_seconds=settle_seconds,
+        )
 
     # -- entry point ----------------------------------------------------------------------------------
     def run(self, order_id: str) -> OrderSyncResult:
@@ -292,14 +305,19 @@ class OrderSync:
         self._event(order_id, "held", reasons=reasons)
         return OrderSyncResult(order_id, "held", state.sale_id, reasons)
 
-    def _erp_sale(self, order_id: str, state: OrderState) -> SaleRef | None:
+    def _erp_sale(
+        self, order_id: str, state: OrderState, order: StorefrontOrder | None = None
+    ) -> SaleRef | None:
         """The order's ERP sale: the binding's, or, for a create that was started and never bound (a dead
-        worker, a lost answer, lines the ERP refused), what the ERP holds under the order's ExternalID."""
+        worker, a lost answer, lines the ERP refused) or that this store may have lost the record of
+        (`shared/flows/recovery.py`), what the ERP holds under the order's ExternalID."""
+        external_id = f"{self.config.orders.external_id_prefix}{order_id}"
         if state.step is None:
-            return None
-        if state.erp_status is not None and state.sale_id is not None:
+            if order is None or state.status != "new" or not self.lost_state.erp_may_hold(order, external_id):
+                return None
+        elif state.erp_status is not None and state.sale_id is not None:
             return SaleRef(state.sale_id, True, state.erp_status)
-        found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order_id}")
+        found = self.erp.find_sale(external_id)
         if found is not None:
             self._event(order_id, "erp_sale_adopted", sale_id=found.id, has_lines=found.has_lines)
         return found
@@ -312,7 +330,7 @@ class OrderSync:
             self._event(order_id, "empty_header_voided", sale_id=left.id)
 
     def _void(self, order: StorefrontOrder, state: OrderState) -> OrderSyncResult:
-        left = self._erp_sale(order.id, state)
+        left = self._erp_sale(order.id, state, order)
         state.sale_id = left.id if left is not None else None
         if not state.sale_id:
             reason = "cancelled before any ERP sale existed"
@@ -345,6 +363,7 @@ class OrderSync:
             order.id,
             "voided",
             self.clock.now(),
+            sale_id=state.sale_id,  # an adopted sale's id is known only here
             version=order.version,
             erp_status="VOIDED",
             reasons=[],
@@ -501,6 +520,9 @@ class OrderSync:
                     f"no ERP customer for storefront customer {order.customer_id} or its parents",
                 )
             )
+        currency = self._currency(order, customer)
+        if currency.code:
+            holds.append(Hold(currency.code, currency.detail))
         rates = self._tax_rates()
         converted: list[tuple[ConvertedLine, str, str]] = []  # (line, tax rule, name)
         comparisons: list[PriceComparison] = []
@@ -519,10 +541,12 @@ class OrderSync:
             converted.append((c, rule_name, line.name))
         if holds or customer is None:
             return holds
-        priced = self._money(order, converted, rates)
+        inclusive = self._tax_inclusive(customer, rates)
+        priced = self._money(order, converted, rates, inclusive)
         if isinstance(priced, list):
             return priced
         lines, charges = priced
+        note = f"OroCommerce order {order.identifier}"
         draft = SaleDraft(
             external_id=f"{self.config.orders.external_id_prefix}{order.id}",
             customer_id=customer.id,
@@ -532,7 +556,13 @@ class OrderSync:
             charges=tuple(charges),
             authorise=authorise and not customer.on_credit_hold,
             customer_reference=order.po_number,
-            note=f"OroCommerce order {order.identifier}",
+            note=f"{note}: {order.customer_notes}" if order.customer_notes else note,
+            billing_address=order.billing_address,
+            shipping_address=order.shipping_address,
+            ship_by=order.ship_until,
+            contact=order.contact,
+            tax_inclusive=inclusive,
+            currency_rate=currency.rate,
         )
         return Prepared(draft, customer, comparisons)
 
@@ -540,7 +570,7 @@ class OrderSync:
         self,
         line: OrderLine,
         customer: ErpCustomer | None,
-        rates: Mapping[str, Decimal],
+        rates: Mapping[str, TaxRate],
         price_accepted: bool,
     ) -> tuple[ConvertedLine, str, PriceComparison | None] | Hold:
         """One storefront line in ERP terms (SKU, quantity, price per ERP unit, tax rule) and its price
@@ -607,15 +637,32 @@ class OrderSync:
             )
         return c, rule_name, None
 
+    def _currency(self, order: StorefrontOrder, customer: ErpCustomer | None) -> CurrencyCheck:
+        """The sale's currency rate, or why the order's currency cannot go to its customer (finance's call)."""
+        if customer is None:
+            return CurrencyCheck()
+        erp = self.config.erp
+        return check_currency(
+            order.currency, customer.name, customer.currency, erp.base_currency, erp.currency_rates
+        )
+
+    @staticmethod
+    def _tax_inclusive(customer: ErpCustomer, rates: Mapping[str, TaxRate]) -> bool:
+        """A sale is tax-inclusive when its customer's ERP tax rule is (the ERP's own default for the sale)."""
+        rule = rates.get(customer.tax_rule) if customer.tax_rule else None
+        return rule is not None and rule.inclusive
+
     def _money(
         self,
         order: StorefrontOrder,
         converted: list[tuple[ConvertedLine, str, str]],
-        rates: Mapping[str, Decimal],
+        rates: Mapping[str, TaxRate],
+        inclusive: bool = False,
     ) -> tuple[list[SaleLine], list[SaleCharge]] | list[Hold]:
         """The storefront's money, exactly, as ERP lines and charges (shared/domain/totals.py): the order
         discount taken off the line prices, prices per ERP unit rounded down to 4 decimals, the remainder
-        and the shipping as charges. The storefront's own subtotal must agree with its lines."""
+        and the shipping as charges. The storefront's own subtotal must agree with its lines, and its own tax
+        with the sale's (shared/domain/tax.py). Under a tax-inclusive rule the prices sent hold the tax."""
         # the storefront keeps line totals and its subtotal to 4 decimals: compared as it keeps them
         line_sum = erp_amount(sum((c.line_total for c, _, _ in converted), Decimal(0)))
         if order.subtotal is not None and erp_amount(order.subtotal) != line_sum:
@@ -645,10 +692,19 @@ class OrderSync:
             priced = price_lines([(q, total) for _, q, total in merged], order.discount_total)
         except ValueError as err:
             return [Hold("ORDER_INVALID", f"order discount {order.discount_total}: {err}")]
+        taxes = [
+            tax_on(p.net, rates[sources[sku][0][0]].percent)
+            for p, (sku, _, _) in zip(priced, merged, strict=True)
+        ]
+        # Tax-inclusive: the price per ERP unit is the gross's (net + tax), rounded down the same way.
+        sent = (
+            price_lines([(p.quantity, p.net + t) for p, t in zip(priced, taxes, strict=True)])
+            if inclusive
+            else priced
+        )
         lines = []
-        for (sku, quantity, _), p in zip(merged, priced, strict=True):
+        for (sku, quantity, _), p, s, tax in zip(merged, priced, sent, taxes, strict=True):
             rule_name, name = sources[sku][0]
-            tax = money(p.net * rates[rule_name] / Decimal(100))
             notes = []
             if len(sources[sku]) > 1:
                 notes.append(f"{len(sources[sku])} storefront lines merged")
@@ -659,10 +715,10 @@ class OrderSync:
                     sku=sku,
                     name=name,
                     quantity=quantity,
-                    price=p.price,
+                    price=s.price,
                     tax_rule=rule_name,
                     tax=tax,
-                    total=p.erp_net + tax,
+                    total=s.erp_net if inclusive else s.erp_net + tax,
                     comment="; ".join(notes) or None,
                 )
             )
@@ -670,7 +726,7 @@ class OrderSync:
         holds: list[Hold] = []
         amounts = (
             ("shipping", self.config.erp.charges.shipping, money(order.shipping_total)),
-            ("rounding", self.config.erp.charges.rounding, sum((p.rounding for p in priced), Decimal(0))),
+            ("rounding", self.config.erp.charges.rounding, sum((p.rounding for p in sent), Decimal(0))),
         )
         for what, product, amount in amounts:
             if not amount:
@@ -687,15 +743,27 @@ class OrderSync:
                 )
                 continue
             rounding = what == "rounding"
+            # Rounding is what pricing down took off taxed amounts: the lines' tax already covers it.
+            tax = Decimal(0) if rounding else tax_on(amount, rates[product.tax_rule].percent)
             charges.append(
                 SaleCharge(
                     kind=what,
                     description=product.product,
-                    price=amount,
+                    price=amount + tax if inclusive and not rounding else amount,
                     tax_rule=product.tax_rule,
-                    # Rounding is what pricing down took off taxed nets: the lines' tax already covers it.
-                    tax=Decimal(0) if rounding else money(amount * rates[product.tax_rule] / Decimal(100)),
+                    tax=tax,
                     comment="keeps the sale total equal to the storefront order's" if rounding else None,
+                    tax_inclusive=inclusive,
+                )
+            )
+        sale_tax = sum((x.tax for x in lines), Decimal(0)) + sum((x.tax for x in charges), Decimal(0))
+        difference = tax_difference(sale_tax, order.tax_total)
+        if difference is not None and not holds:
+            holds.append(
+                Hold(
+                    "TAX_MISMATCH",
+                    f"the storefront's tax is {money(order.tax_total or Decimal(0))}, the sale's at the ERP's "
+                    f"rules {sale_tax} ({difference:+}): check the storefront's tax rates and the lines' tax codes",
                 )
             )
         return holds or (lines, charges)
@@ -757,13 +825,18 @@ class OrderSync:
         )
         return customer
 
-    def _tax_rates(self) -> Mapping[str, Decimal]:
+    def _tax_rates(self) -> Mapping[str, TaxRate]:
         now = self.clock.now()
-        cached = self.store.get_cached("erp:tax_rates", now)
+        cached = self.store.get_cached("erp:tax_rules", now)
         if cached is not None:
-            return {k: Decimal(str(v)) for k, v in cached.items()}
+            return {k: TaxRate(Decimal(str(v["percent"])), bool(v["inclusive"])) for k, v in cached.items()}
         rates = dict(self.erp.tax_rates())
-        self.store.put_cached("erp:tax_rates", {k: str(v) for k, v in rates.items()}, now, CACHE_SECONDS)
+        self.store.put_cached(
+            "erp:tax_rules",
+            {k: {"percent": str(v.percent), "inclusive": v.inclusive} for k, v in rates.items()},
+            now,
+            CACHE_SECONDS,
+        )
         return rates
 
     # -- exactly once ---------------------------------------------------------------------------------
@@ -776,13 +849,16 @@ class OrderSync:
         wanted = "AUTHORISED" if draft.authorise else "DRAFT"
         step, sale_id = state.step, state.sale_id
         if step is None:
+            # No record here: if the store lost it, the ERP may hold the sale already (recovery.py).
+            look = self.lost_state.erp_may_hold(order, draft.external_id)
             self.store.record_step(
                 order.id, "header_pending", expect=None, token=token, version=order.version
             )
             step = "header_pending"
-            sale_id = self.erp.create_sale(draft)
-            self._event(order.id, "erp_sale_created", sale_id=sale_id)
-        elif step == "header_pending":
+            if not look:
+                sale_id = self.erp.create_sale(draft)
+                self._event(order.id, "erp_sale_created", sale_id=sale_id)
+        if step == "header_pending" and sale_id is None:
             # The last attempt's create may have landed without us hearing back: look before creating.
             found = self.erp.find_sale(draft.external_id)
             if found is not None and found.has_lines:

@@ -3,11 +3,13 @@ everything is and stops cleanly. No route is called here: the real handlers have
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
@@ -61,9 +63,21 @@ def test_local_up_rejects_a_secrets_file_that_is_not_a_mapping_of_objects(tmp_pa
 
 
 def test_local_up_lists_the_missing_secrets_when_none_were_given(aws, capsys):
-    code = cli.main(
-        ["--config", EXAMPLE_CONFIG, "--aws-endpoint", aws.endpoint_url, "--port", str(free_port())]
-    )
+    # The embedded endpoint is shared by the worker's tests: make sure none left these secrets behind.
+    secrets = boto3.client("secretsmanager", endpoint_url=aws.endpoint_url)
+    for name in SECRETS:
+        with contextlib.suppress(secrets.exceptions.ResourceNotFoundException):
+            secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    stop = threading.Event()
+    timer = threading.Timer(30, stop.set)  # if it started after all, it stops (and the test fails)
+    timer.start()
+    try:
+        code = cli.main(
+            ["--config", EXAMPLE_CONFIG, "--aws-endpoint", aws.endpoint_url, "--port", str(free_port())],
+            stop,
+        )
+    finally:
+        timer.cancel()
     assert code == 1
     err = capsys.readouterr().err
     assert "lacks orosync/cin7-orders, orosync/oro-client, orosync/oro-webhook" in err
@@ -80,7 +94,16 @@ def test_local_up_serves_until_stopped_on_the_embedded_endpoint(aws, tmp_path, c
     thread = threading.Thread(
         target=lambda: result.append(
             cli.main(
-                ["--config", EXAMPLE_CONFIG, "--port", str(port), "--secrets-file", str(secrets)],
+                [
+                    "--config",
+                    EXAMPLE_CONFIG,
+                    "--port",
+                    str(port),
+                    "--secrets-file",
+                    str(secrets),
+                    "--state-dir",
+                    str(tmp_path / "state"),
+                ],
                 stop=stop,
             )
         )
@@ -104,5 +127,8 @@ def test_local_up_serves_until_stopped_on_the_embedded_endpoint(aws, tmp_path, c
     assert f"POST   http://127.0.0.1:{port}/webhooks/oro  -> webhook_ingest" in out
     assert "orosync-local-orders" in out and "orosync-local-orders-dlq" in out
     assert "orosync-local-state" in out
+    saved = tmp_path / "state" / "orosync-local.json"
+    assert f"state: kept in {saved} (nothing to restore)" in out
+    assert saved.is_file()  # saved on the way out, for the next start
     assert "order_poll" in out and "rate(5 minutes)" in out
     assert "invocations" in out  # the summary printed on the way out

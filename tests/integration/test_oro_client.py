@@ -19,7 +19,7 @@ import pytest
 from sandbox.oro.server import OroSandbox
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
-from shared.errors import CredentialsRejected, NotFound
+from shared.errors import CredentialsRejected, NotFound, Permanent
 from tests.fixtures.oro_sandbox import ORO_CLIENT_ID, ORO_CLIENT_SECRET
 
 
@@ -287,3 +287,22 @@ def test_a_webhook_subscription_is_created(oro_sandbox: OroSandbox):
         listed = list(client.iter_webhook_subscriptions())
     assert hook.topic == "order.created" and hook.enabled and [h.id for h in listed] == [hook.id]
     assert "hook-secret" not in repr(listed)  # write-only in Oro, and never kept by the client
+
+
+@pytest.mark.parametrize("bad_id", ["1/../3", "3?x=1", "007", "0", "-1", "", "1%2F2", True])
+def test_an_order_id_that_is_not_an_oro_id_is_never_put_in_a_url(oro_sandbox: OroSandbox, bad_id: Any):
+    with _client(oro_sandbox) as client:
+        for call in (
+            lambda: client.get_order(bad_id),
+            lambda: client.set_external_status(bad_id, "open"),
+            lambda: client.get_async_operation_errors(bad_id),
+        ):
+            with pytest.raises(Permanent, match="is not an id of"):
+                call()
+        with pytest.raises(Permanent, match="is not an id of orderinternalstatuses"):
+            client.get("orderinternalstatuses", "../orders/1")
+        assert (client.requests, client.token_requests) == (0, 0)
+        # an id of the right form is requested as usual (and a missing one is a 404)
+        with pytest.raises(NotFound):
+            client.get_order("999999")
+        assert client.requests == 1

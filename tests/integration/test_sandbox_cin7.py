@@ -299,6 +299,26 @@ def test_order_is_rejected_with_400_when_a_line_is_invalid(
     assert post_order(cin7_client, sale["ID"], "DRAFT", [within]).status_code == 200
 
 
+def test_tax_inclusive_sale_takes_totals_without_tax_added_and_refuses_a_tax_the_total_does_not_hold(
+    cin7_client: httpx.Client, cin7_demo: dict
+) -> None:
+    sale = create_sale(cin7_client, cin7_demo, "oro:order:inclusive", TaxInclusive=True)
+    assert sale["TaxCalculation"] == "Inclusive"
+    # 12 × 9.1666 = 109.9992 holds 10 % tax of 109.9992 × 10 / 110 = 10.00; Total has no tax added
+    gross = {**line("WID-100", 12, "9.1666"), "Tax": Decimal("10.00"), "Total": Decimal("109.9992")}
+    exclusive_tax = {**gross, "Tax": Decimal("11.00")}  # tax on the gross, as if it were a net
+    response = post_order(cin7_client, sale["ID"], "DRAFT", [exclusive_tax])
+    assert response.status_code == 400
+    assert "Tax 11.0 does not match the tax 9.9999" in response.json()[0]["Exception"]
+    assert (
+        post_order(cin7_client, sale["ID"], "DRAFT", [{**gross, "Total": Decimal("120.9992")}]).status_code
+        == 400
+    )
+    response = post_order(cin7_client, sale["ID"], "DRAFT", [gross])
+    assert response.status_code == 200, response.text
+    assert (response.json()["Total"], response.json()["Tax"]) == (109.9992, 10.0)
+
+
 def test_order_for_a_customer_on_credit_hold_stays_draft(cin7_client: httpx.Client, cin7_demo: dict) -> None:
     sale = create_sale(
         cin7_client, cin7_demo, "oro:order:6", CustomerID=cin7_demo["customers"]["Northwind Wholesale"]

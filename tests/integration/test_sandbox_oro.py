@@ -398,6 +398,86 @@ def test_order_discounts_of_amount_and_percent_type_reduce_the_order_total(oro_a
     assert attrs["subtotalWithDiscountsValue"] == attrs["totalValue"] == "550.6000"
 
 
+def test_order_serves_its_addresses_with_countries_and_its_totals_block_with_tax_when_taxation_is_on(
+    oro_api: OroApi,
+) -> None:
+    cat = make_catalog(oro_api)
+    code = oro_api.create("producttaxcodes", {"code": "standard"})["data"]
+    product_id = cat["product"]["data"]["id"]
+    r = oro_api.http.patch(
+        f"/products/{product_id}",
+        json={
+            "data": {
+                "type": "products",
+                "id": product_id,
+                "relationships": {"taxCode": {"data": rel("producttaxcodes", code["id"])}},
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    untaxed = create_order(oro_api, cat["customer"]["id"], estimatedShippingCostAmount="25")["data"]
+    r = oro_api.control.post(
+        "/config", json={"taxation": {"rates": {"standard": "10"}, "shipping_percent": "10"}}
+    )
+    assert r.status_code < 300, r.text
+    body = order_document(
+        cat["customer"]["id"],
+        [("WID-100", "each", 24, "12.5"), ("WID-100", "case", 2, "144")],
+        estimatedShippingCostAmount="25",
+        customerNotes="Deliver to dock 3",
+        shipUntil="2026-07-14",
+    )
+    body["data"]["relationships"]["shippingAddress"] = {"data": rel("orderaddresses", "ship")}
+    body["included"].append(
+        {
+            "type": "orderaddresses",
+            "id": "ship",
+            "attributes": {
+                "organization": "Store 12",
+                "firstName": "Stella",
+                "lastName": "Storm",
+                "street": "88 Dock Rd",
+                "street2": "Unit 4",
+                "city": "Springfield",
+                "postalCode": "62704",
+                "phone": "+1 217 555 0112",
+            },
+            "relationships": {
+                "country": {"data": rel("countries", "US")},
+                "region": {"data": rel("regions", "US-IL")},
+            },
+        }
+    )
+    r = oro_api.http.post("/orders", json=body)
+    assert r.status_code == 201, r.text
+    order = r.json()["data"]
+    # 588.00 + 25.00 shipping + 58.80 tax on the lines + 2.50 on the shipping
+    assert order["attributes"]["totalValue"] == "674.3000"
+    got = oro_api.http.get(f"/orders/{order['id']}", params={"include": "shippingAddress.country"}).json()
+    address = next(i for i in got["included"] if i["type"] == "orderaddresses")
+    assert (
+        address["attributes"]["street2"] == "Unit 4" and address["attributes"]["organization"] == "Store 12"
+    )
+    assert address["relationships"]["region"]["data"] == rel("regions", "US-IL")
+    country = next(i for i in got["included"] if i["type"] == "countries")
+    assert (country["id"], country["attributes"]["name"]) == ("US", "United States")
+
+    def totals(order_id: str) -> dict[str, str]:
+        r = oro_api.http.get("/ordersubtotals", params={"filter[order]": order_id})
+        assert r.status_code == 200, r.text
+        return {s["attributes"]["orderSubtotalType"]: s["attributes"]["amount"] for s in r.json()["data"]}
+
+    assert totals(order["id"]) == {
+        "subtotal": "588.0000",
+        "shipping_cost": "25.0000",
+        "tax": "61.3000",
+    }
+    # taxation off (as when the first order was placed): no tax row, no tax in the total
+    assert totals(untaxed["id"]) == {"subtotal": "588.0000", "shipping_cost": "25.0000"}
+    assert untaxed["attributes"]["totalValue"] == "613.0000"
+    assert oro_api.http.get("/ordersubtotals").status_code == 400  # filter[order] is required
+
+
 def test_order_validation_errors_point_at_the_field(oro_api: OroApi) -> None:
     cat = make_catalog(oro_api)
     missing = oro_api.http.post(

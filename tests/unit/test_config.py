@@ -70,6 +70,13 @@ def test_example_config_is_valid():
             lambda d: d["erp"]["charges"].update(rounding={"product": "", "tax_rule": "Tax Exempt"}),
             "erp.charges.rounding.product: String should have at least 1 character",
         ),
+        (
+            lambda d: d["erp"].update(currency_rates={"NZD": "1.712345"}),
+            "NZD: rate 1.712345 must be positive with at most 5 decimals",
+        ),
+        (lambda d: d["erp"].update(currency_rates={"nzd": "1.7"}), "'nzd' is not a currency code"),
+        (lambda d: d["erp"].update(currency_rates={"USD": "1"}), "USD is the base currency, its rate is 1"),
+        (lambda d: d["erp"].update(base_currency="usd"), "erp.base_currency"),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):

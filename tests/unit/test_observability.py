@@ -102,3 +102,24 @@ def test_each_invocation_in_one_thread_publishes_its_metrics_once(monkeypatch, c
     assert [w for w in caught if issubclass(w.category, PowertoolsUserWarning)] == []
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [(b["WebhookEnqueued"], b["system"]) for b in blobs] == [([1.0], "oro")] * rounds
+
+
+def test_addresses_contacts_and_notes_of_domain_objects_are_masked():
+    from shared.domain.orders import Address, Contact, SaleDraft
+
+    draft = SaleDraft(
+        external_id="oro:order:1",
+        customer_id="c",
+        location="Main Warehouse",
+        currency="USD",
+        lines=(),
+        authorise=True,
+        shipping_address=Address(line1="1 Dock Rd", city="Springfield", contact="Stella Storm", phone="555"),
+        contact=Contact(name="Stella Storm", email="store12@acme.example", phone="555"),
+    )
+    masked = mask_personal(
+        {"draft": draft, "customerNotes": "ring Stella", "ShippingAddress": {"Line1": "x"}}
+    )
+    text = json.dumps(masked)
+    assert "Dock" not in text and "Stella" not in text and "store12" not in text and "555" not in text
+    assert masked["draft"]["external_id"] == "oro:order:1"

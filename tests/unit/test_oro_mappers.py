@@ -502,3 +502,85 @@ def test_paging_follows_next_past_a_capped_page_and_stops_at_an_empty_one():
     client, _ = _client(handler)
     names = [c.name for c in client.iter_customers(page_size=10)]
     assert names == [f"c{i}" for i in range(1, 6)] and pages == ["1", "2", "3", "4"]
+
+
+def test_order_addresses_buyer_and_oro_tax_map_to_the_storefront_order_with_or_without_their_includes():
+    from shared.adapters.orocommerce.models import OroOrderSubtotal, Resource
+    from shared.adapters.orocommerce.storefront import to_storefront_order
+
+    raw = json.loads(ORDER_DOC)
+    raw["data"]["relationships"]["shippingAddress"] = {"data": {"type": "orderaddresses", "id": "9002"}}
+    raw["data"]["relationships"]["billingAddress"] = {"data": {"type": "orderaddresses", "id": "9001"}}
+    raw["included"] += [
+        {
+            "type": "orderaddresses",
+            "id": "9002",
+            "attributes": {
+                "street": "88 Dock Rd",
+                "city": "Albany",
+                "customRegion": None,
+                "firstName": "Stella",
+                "lastName": "Storm",
+                "organization": "Store 12",
+                "postalCode": "12207",
+            },
+            "relationships": {
+                "country": {"data": {"type": "countries", "id": "US"}},
+                "region": {"data": {"type": "regions", "id": "US-NY"}},
+            },
+        },
+        {  # the country was not included: its ISO code stands in for the name
+            "type": "orderaddresses",
+            "id": "9001",
+            "attributes": {"street": "1 Acme Plaza", "customRegion": "Canterbury", "phone": "+64 3 555 0100"},
+            "relationships": {"country": {"data": {"type": "countries", "id": "NZ"}}},
+        },
+        {"type": "countries", "id": "US", "attributes": {"name": "United States"}},
+        {
+            "type": "customerusers",
+            "id": "301",
+            "attributes": {"email": "a@acme.example", "firstName": "Alice", "lastName": "Ackerman"},
+        },
+    ]
+    doc = Document.model_validate(raw)
+    tax_rows = [
+        OroOrderSubtotal.from_resource(Resource.model_validate(r))
+        for r in (
+            {
+                "type": "ordersubtotals",
+                "id": "a",
+                "attributes": {"orderSubtotalType": "subtotal", "amount": "546"},
+            },
+            {
+                "type": "ordersubtotals",
+                "id": "b",
+                "attributes": {"orderSubtotalType": "tax", "amount": "54.6000"},
+            },
+        )
+    ]
+    order = to_storefront_order(OroOrder.from_resource(doc.single(), doc.index()), tax_rows)
+    assert order.shipping_address is not None and order.billing_address is not None
+    ship, bill = order.shipping_address, order.billing_address
+    assert (ship.line1, ship.region, ship.country, ship.company, ship.contact) == (
+        "88 Dock Rd",
+        "NY",
+        "United States",
+        "Store 12",
+        "Stella Storm",
+    )
+    assert (bill.region, bill.country, bill.contact) == ("Canterbury", "NZ", None)
+    assert order.contact is not None
+    assert (order.contact.name, order.contact.email, order.contact.phone) == (
+        "Alice Ackerman",
+        "a@acme.example",
+        "+64 3 555 0100",
+    )
+    assert (order.customer_notes, order.ship_until, order.tax_total) == (
+        "Deliver to dock 3",
+        "2026-06-15",
+        Decimal("54.6"),
+    )
+    bare = to_storefront_order(
+        OroOrder.from_resource(_doc(ORDER_DOC).single(), _doc(ORDER_DOC).index()), None
+    )
+    assert (bare.shipping_address, bare.contact, bare.tax_total) == (None, None, None)

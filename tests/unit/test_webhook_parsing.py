@@ -104,3 +104,92 @@ def test_thin_delivery_is_work_keyed_by_its_message_id():
 def test_thin_delivery_without_a_message_id_is_rejected_naming_it():
     with pytest.raises(BadWebhook, match="messageId: a thin delivery"):
         parse_order_event(_body(eventData={"data": {"type": "orders", "id": "1042"}}, messageId=None))
+
+
+def _order(**data):
+    resource = {"type": "orders", "id": "1042", "attributes": {"updatedAt": "2026-06-01T14:03:12Z"}, **data}
+    return _body(eventData={"data": resource})
+
+
+@pytest.mark.parametrize("sig", ["é" * 64, "\u2603", "0" * 63 + "\u0660"])
+def test_signature_with_non_ascii_text_is_invalid_not_an_error(sig):
+    assert signature_valid(_body(), sig, SECRET) is False
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (_order(relationships=[1]), "eventData.data.relationships: expected an object, got list"),
+        (_order(relationships="x"), "eventData.data.relationships: expected an object, got str"),
+        (
+            _order(relationships={"internalStatus": [1]}),
+            "relationships.internalStatus: expected an object, got list",
+        ),
+        (
+            _order(relationships={"internalStatus": {"data": "open"}}),
+            "relationships.internalStatus.data: expected an object, got str",
+        ),
+        (
+            _order(relationships={"internalStatus": {"data": {"id": {"x": 1}}}}),
+            "internalStatus.data.id: expected a string or a number, got dict",
+        ),
+        (_order(attributes=[]), "eventData.data.attributes: Input should be a valid dictionary"),
+        (
+            _order(attributes={"updatedAt": "2026-06-01T14:03:12Z", "totalValue": "9" * 201}),
+            "totalValue: longer than 200 characters",
+        ),
+        (_body(messageId="m" * 201), "messageId: String should have at most 200 characters"),
+        (
+            _order(attributes={"updatedAt": "0001-01-01T00:00:00+01:00"}),
+            "updatedAt: '0001-01-01T00:00:00+01:00' is out of range",
+        ),
+    ],
+)
+def test_parts_of_the_wrong_shape_are_rejected_naming_them(raw, expected):
+    with pytest.raises(BadWebhook) as err:
+        parse_order_event(raw)
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_deeply_nested_body_is_rejected(depth):
+    raw = _order(attributes={"updatedAt": "2026-06-01T14:03:12Z"})
+    nested = b'{"deep": ' + b"[" * depth + b"]" * depth + b", " + raw[1:]
+    with pytest.raises(BadWebhook, match="nested deeper than 32 levels"):
+        parse_order_event(nested)
+
+
+def test_nesting_as_deep_as_oro_sends_is_taken():
+    nested = {"a": 1}
+    for _ in range(25):
+        nested = {"n": nested}
+    assert parse_order_event(_order(meta=nested)).order_id == "1042"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (_body().decode().encode("utf-16"), "body is not JSON: not UTF-8"),
+        (b"\xff" + _body(), "body is not JSON: not UTF-8 (byte 0)"),
+        (_body(timestamp=float("nan")), "NaN is not a JSON number"),
+        (b'{"topic": 1' + b"0" * 5000 + b"}", "body is not JSON: Exceeds the limit"),
+        (_body(messageId="\ud800"), "a lone surrogate"),
+    ],
+)
+def test_body_that_is_not_utf8_json_is_rejected(raw, expected):
+    with pytest.raises(BadWebhook) as err:
+        parse_order_event(raw)
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "order_id", ["1/../3", "3?x=1", "../1", "1%2F2", "007", "0", "-1", " 1", "１", True, 1.5]
+)
+def test_order_id_that_is_not_an_oro_id_is_rejected(order_id):
+    raw = _body(eventData={"data": {"type": "orders", "id": order_id, "attributes": {}}})
+    with pytest.raises(BadWebhook) as err:
+        parse_order_event(raw)
+    assert "eventData.data.id" in str(err.value)
+    thin = _body(eventData={"data": {"type": "orders", "id": order_id}})
+    with pytest.raises(BadWebhook, match="eventData.data.id"):
+        parse_order_event(thin)

@@ -47,6 +47,20 @@ class StepConflict(Transient):
     """The recorded step moved on under us (a concurrent worker); re-read and resume."""
 
 
+@dataclass(frozen=True)
+class Epoch:
+    """When this store began (DESIGN §6): every order the service touched since then has its record here.
+    Until `settled_at`, work begun against a lost predecessor (a worker still inside its last ERP call) may
+    still land in the ERP."""
+
+    started_at: datetime
+    settled_at: datetime
+
+
+_EPOCH_KEY = {"pk": "meta#epoch", "sk": "epoch"}
+_ERP_SCAN_KEY = {"pk": "meta#erp_scan", "sk": "scan"}
+
+
 @dataclass
 class OrderState:
     order_id: str
@@ -90,6 +104,7 @@ class StateStore:
         name = table_name or os.environ[table("state").env_var]
         self._table = (dynamodb or boto3.resource("dynamodb")).Table(name)
         self._client = self._table.meta.client
+        self._created: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _call(self, fn: Any, **kwargs: Any) -> Any:
@@ -517,6 +532,95 @@ class StateStore:
         except ClientError as err:
             if not self._is_condition_failure(err):
                 raise
+
+    # -- the store's epoch, and what the ERP held when it began (shared/flows/recovery.py) ---------------
+    def _table_created(self) -> str:
+        """The table's creation time: a table restored to an earlier point is a new table, and its copied
+        epoch marker names the table it was written for."""
+        if self._created is None:
+            described = self._call(self._client.describe_table, TableName=self._table.name)
+            self._created = _iso(described["Table"]["CreationDateTime"])
+        return self._created
+
+    def epoch(self, now: datetime, settle_seconds: float) -> Epoch:
+        """This store's epoch. A missing marker (a new or emptied table) or one copied from another table (a
+        restore) means the store begins now: it is written, once, with `settle_seconds` to settle."""
+        item = self._call(self._table.get_item, Key=_EPOCH_KEY, ConsistentRead=True).get("Item")
+        if item and item.get("table_created") == self._table_created():
+            return Epoch(_parse_iso(item["started_at"]), _parse_iso(item["settled_at"]))
+        condition = "attribute_not_exists(pk)" if not item else "table_created = :old"
+        values = {":old": item["table_created"]} if item else None
+        try:
+            return self.start_epoch(now, settle_seconds, condition=condition, values=values)
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
+            return self.epoch(now, settle_seconds)  # another worker wrote it first
+
+    def start_epoch(
+        self,
+        now: datetime,
+        settle_seconds: float = 0,
+        *,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Epoch:
+        """Mark the store as beginning at `now`. Unconditional (without `condition`) only where nothing can
+        be in flight: a table just created or restored by a process that is the only one using it."""
+        epoch = Epoch(now, now + timedelta(seconds=settle_seconds))
+        kwargs: dict[str, Any] = {
+            "Item": {
+                **_EPOCH_KEY,
+                "started_at": _iso(epoch.started_at),
+                "settled_at": _iso(epoch.settled_at),
+                "table_created": self._table_created(),
+            }
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            if values:
+                kwargs["ExpressionAttributeValues"] = values
+        self._call(self._table.put_item, **kwargs)
+        return epoch
+
+    def erp_scan_since(self, epoch: Epoch) -> datetime | None:
+        """From when the ERP's sales were listed for this epoch (`record_erp_scan`), or None."""
+        item = self._call(self._table.get_item, Key=_ERP_SCAN_KEY, ConsistentRead=True).get("Item")
+        if not item or item.get("epoch") != _iso(epoch.started_at):
+            return None
+        return _parse_iso(item["since"])
+
+    def record_erp_scan(self, epoch: Epoch, since: datetime, now: datetime, sales: dict[str, str]) -> None:
+        """The ERP sales (ExternalID → sale id) created since `since`, as listed at `now`: each is recorded,
+        then the scan itself, so a scan half written is never taken for a whole one."""
+
+        def write() -> None:
+            with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+                for external_id, sale_id in sales.items():
+                    item = {
+                        "pk": f"erpsale#{external_id}",
+                        "sk": "known",
+                        "sale_id": sale_id,
+                        "seen": _iso(now),
+                    }
+                    batch.put_item(Item=item)
+
+        self._call(write)
+        self._call(
+            self._table.put_item,
+            Item={
+                **_ERP_SCAN_KEY,
+                "epoch": _iso(epoch.started_at),
+                "since": _iso(since),
+                "taken_at": _iso(now),
+                "sales": Decimal(len(sales)),
+            },
+        )
+
+    def erp_sale_known(self, external_id: str) -> bool:
+        """Whether a recorded ERP scan saw a sale with this ExternalID."""
+        key = {"pk": f"erpsale#{external_id}", "sk": "known"}
+        return "Item" in self._call(self._table.get_item, Key=key, ConsistentRead=True)
 
     # -- cached reference data (ERP catalogue lookups are not fetched per order) -----------------------
     def get_cached(self, key: str, now: datetime) -> Any | None:

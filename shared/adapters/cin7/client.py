@@ -496,6 +496,12 @@ class Cin7Client:
         params = {"UpdatedSince": cin7_time(since), "UpdatedUntil": cin7_time(until) if until else None}
         yield from self._iter_models(Cin7SaleListRow, "saleList", "SaleList", params, limit)
 
+    def iter_sales_created_since(self, since: datetime, *, limit: int = 1000) -> Iterator[Cin7SaleListRow]:
+        """`saleList?CreatedSince=`, `limit` rows a call (Cin7's maximum page is 1000)."""
+        yield from self._iter_models(
+            Cin7SaleListRow, "saleList", "SaleList", {"CreatedSince": cin7_time(since)}, limit
+        )
+
     def get_fulfilments(self, sale_id: str) -> list[Cin7Fulfilment]:
         data = self.request("GET", "sale/fulfilment", params={"SaleID": sale_id})
         rows = self._rows(data, "Fulfilments", "GET /sale/fulfilment")

@@ -7,11 +7,12 @@ A sale is two calls: `POST /sale` (the header, `ExternalID` = our idempotency ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.adapters.cin7.client import Cin7Client
-from shared.domain.orders import ErpCustomer, SaleCharge, SaleDraft, SaleLine, SaleRef
+from shared.domain.orders import Address, ErpCustomer, SaleCharge, SaleDraft, SaleLine, SaleRef, TaxRate
 from shared.errors import AlreadyFulfilled, NotFound
 from shared.observability import logger
 
@@ -20,19 +21,48 @@ _NOT_STARTED = frozenset({"NOT AVAILABLE", "NOT FULFILLED", "NOT PICKED", "NOT S
 
 
 def sale_header(draft: SaleDraft, sale_type: str = "Simple") -> dict[str, Any]:
+    """The `POST /sale` body. `TaxInclusive` is always sent (the customer's rule decides it, not a default);
+    `CurrencyRate` only for a customer outside the base currency, where Cin7 requires it (reference §2)."""
     header: dict[str, Any] = {
         "CustomerID": draft.customer_id,
         "Location": draft.location,
         "ExternalID": draft.external_id,
         "SkipQuote": True,
         "SaleType": sale_type,
-        "TaxInclusive": False,
+        "TaxInclusive": draft.tax_inclusive,
     }
-    if draft.customer_reference:
-        header["CustomerReference"] = draft.customer_reference
-    if draft.note:
-        header["Note"] = draft.note
+    optional: dict[str, Any] = {
+        "CustomerReference": draft.customer_reference,
+        "Note": draft.note,
+        "ShipBy": f"{draft.ship_by}T00:00:00" if draft.ship_by else None,
+        # Up to 5 decimals, beyond the 4 the client allows numbers: sent as a string, as Cin7's own examples do.
+        "CurrencyRate": str(draft.currency_rate) if draft.currency_rate is not None else None,
+        "Contact": draft.contact.name if draft.contact else None,
+        "Email": draft.contact.email if draft.contact else None,
+        "Phone": draft.contact.phone if draft.contact else None,
+        "BillingAddress": sale_address(draft.billing_address) if draft.billing_address else None,
+        "ShippingAddress": sale_address(draft.shipping_address, shipping=True)
+        if draft.shipping_address
+        else None,
+    }
+    header.update({k: v for k, v in optional.items() if v not in (None, "")})
     return header
+
+
+def sale_address(address: Address, *, shipping: bool = False) -> dict[str, Any]:
+    """Cin7's Address Model; a shipping address adds Company, Contact and `ShipToOther=true`, so the order's
+    delivery address stays on this sale instead of being added to the customer's record (reference §8.13)."""
+    body: dict[str, Any] = {
+        "Line1": address.line1,
+        "Line2": address.line2 or "",
+        "City": address.city or "",
+        "State": address.region or "",
+        "Postcode": address.postcode or "",
+        "Country": address.country or "",
+    }
+    if shipping:
+        body.update({"Company": address.company or "", "Contact": address.contact or "", "ShipToOther": True})
+    return body
 
 
 def sale_line(line: SaleLine) -> dict[str, Any]:
@@ -87,10 +117,14 @@ class Cin7Erp:
             price_tier=c.PriceTier,
             discount=c.Discount or Decimal(0),
             prices={p.ProductSKU: p.Price for p in c.ProductPrices if p.ProductSKU and p.Price is not None},
+            currency=c.Currency,
+            tax_rule=c.TaxRule,
         )
 
-    def tax_rates(self) -> Mapping[str, Decimal]:
-        return {rule.Name: rule.TaxPercent for rule in self.client.tax_rules()}
+    def tax_rates(self) -> Mapping[str, TaxRate]:
+        return {
+            rule.Name: TaxRate(rule.TaxPercent, bool(rule.TaxInclusive)) for rule in self.client.tax_rules()
+        }
 
     def product_prices(self, sku: str) -> Mapping[str, Decimal] | None:
         try:
@@ -119,6 +153,15 @@ class Cin7Erp:
         sale = self.client.get_sale(rows[0].SaleID)
         has_lines = bool(sale.Order and sale.Order.Lines)
         return SaleRef(id=sale.ID, has_lines=has_lines, status=sale.Order.Status if sale.Order else None)
+
+    def sales_created_since(self, since: datetime, external_id_prefix: str) -> dict[str, str]:
+        """ExternalID → sale id of the sales created since `since` whose ExternalID has the prefix: one call
+        per 1000 sales."""
+        return {
+            row.ExternalID: row.SaleID
+            for row in self.client.iter_sales_created_since(since, limit=1000)
+            if row.ExternalID and row.ExternalID.startswith(external_id_prefix)
+        }
 
     def create_sale(self, draft: SaleDraft) -> str:
         return self.client.create_sale(sale_header(draft, self.sale_type)).ID

@@ -156,6 +156,13 @@ class Cin7Sale(_Wire):
     TaxRule: str | None = None
     CustomerReference: str | None = None
     Note: str | None = None
+    Contact: str | None = None
+    Phone: str | None = None
+    Email: str | None = None
+    BillingAddress: dict[str, Any] | None = None
+    ShippingAddress: dict[str, Any] | None = None
+    ShippingNotes: str | None = None
+    TaxCalculation: str | None = None  # Inclusive | Exclusive (written as TaxInclusive)
     BaseCurrency: str | None = None
     CustomerCurrency: str | None = None
     CurrencyRate: Money = None

@@ -16,6 +16,7 @@ The client secret and the access token are `SecretStr`: never in a log line, an 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,12 +46,14 @@ from shared.adapters.orocommerce.models import (
     OroCustomer,
     OroInventoryLevel,
     OroOrder,
+    OroOrderSubtotal,
     OroPriceList,
     OroProduct,
     OroProductPrice,
     OroShippingTracking,
     OroWebhookSubscription,
     Resource,
+    is_oro_id,
 )
 from shared.config import OroEndpoint
 from shared.errors import CredentialsRejected, IntegrationError, NotFound, Permanent, Throttled, Transient
@@ -59,6 +62,13 @@ from shared.observability import logger
 SYSTEM = "oro"
 T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
+# Resources whose ids are Oro entity ids (positive integers): only such an id goes into their URLs.
+ENTITY_ID_RESOURCES = frozenset(
+    {"orders", "customers", "customerusers", "products", "inventorylevels", "asyncoperations"}
+)
+# Any other id (an enum's `open`, a topic's `order.created`, a webhook's UUID) is one path segment: no `/`,
+# `?`, `%`, `..`.
+_ID_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 # Ids per request when filtering by a list, so a URL never grows past what proxies accept.
 FILTER_CHUNK = 100
 # How many ancestors of the order's customer come with the order (`include=customer.parent.parent...`): a
@@ -81,6 +91,21 @@ def filter_value(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(filter_value(v) for v in value)
     return str(value)
+
+
+# What order sync reads with an order, in the one GET (reference §3 relationships).
+ORDER_INCLUDE = (
+    "lineItems",
+    "lineItems.product.taxCode",
+    "lineItems.product.primaryUnitPrecision",
+    "lineItems.product.unitPrecisions",
+    f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
+    "customerUser",
+    "billingAddress",
+    "billingAddress.country",
+    "shippingAddress",
+    "shippingAddress.country",
+)
 
 
 def filters(**conditions: Any) -> dict[str, str]:
@@ -415,6 +440,16 @@ class OroClient:
 
     # ------------------------------------------------------------------------- generic resources
 
+    @staticmethod
+    def _id_path(resource: str, resource_id: object) -> str:
+        """`<resource>/<id>`; `Permanent` naming the id, before any request, when it is not an id of the
+        resource (a webhook's `1/../3` or `3?x=1` must never reach a URL)."""
+        text = str(resource_id)
+        valid = is_oro_id(resource_id) if resource in ENTITY_ID_RESOURCES else _ID_SEGMENT.fullmatch(text)
+        if not valid:
+            raise Permanent(f"oro: {text[:40]!r} is not an id of {resource}: not requested", system=SYSTEM)
+        return f"{resource}/{text}"
+
     def get(
         self,
         resource: str,
@@ -423,7 +458,7 @@ class OroClient:
         include: Iterable[str] = (),
         params: Mapping[str, Any] | None = None,
     ) -> Document:
-        path = f"{resource}/{resource_id}" if resource_id is not None else resource
+        path = self._id_path(resource, resource_id) if resource_id is not None else resource
         query = dict(params or {})
         include = list(include)
         if include:
@@ -526,7 +561,7 @@ class OroClient:
             data["attributes"] = dict(attributes)
         if relationships:
             data["relationships"] = _relationships(relationships)
-        _, body = self.request("PATCH", f"{resource}/{resource_id}", body={"data": data})
+        _, body = self.request("PATCH", self._id_path(resource, resource_id), body={"data": data})
         return self._document(body, f"PATCH /{resource}/{resource_id}")
 
     def batch_update(self, resource: str, records: Sequence[Mapping[str, Any]]) -> OroAsyncOperation:
@@ -583,19 +618,24 @@ class OroClient:
         self,
         order_id: str,
         *,
-        include: Iterable[str] = (
-            "lineItems",
-            "lineItems.product.taxCode",
-            "lineItems.product.primaryUnitPrecision",
-            "lineItems.product.unitPrecisions",
-            f"customer{'.parent' * CUSTOMER_ANCESTORS_INCLUDED}",
-        ),
+        include: Iterable[str] = ORDER_INCLUDE,
     ) -> OroOrder:
-        """The order with its lines, each line's product tax code and unit precisions (primary unit,
-        conversion rates), its customer and that customer's nearest ancestors (the billing parent is usually
-        among them), in one request."""
+        """The order with its lines, each line's product tax code and unit precisions, its customer and that customer's nearest
+        ancestors (the billing parent is usually among them), its addresses (with their countries) and the
+        buyer, in one request."""
         doc = self.get("orders", str(order_id), include=include)
         return self._typed(f"GET /orders/{order_id}", OroOrder.from_resource, _single(doc), doc.index())
+
+    def order_subtotals(self, order_id: str) -> list[OroOrderSubtotal] | None:
+        """The order's totals block (`GET /ordersubtotals?filter[order]=`, 6.1+, reference §3); None where
+        the installation has no such resource (before 6.1)."""
+        try:
+            doc = self.get("ordersubtotals", params=filters(order=str(order_id)))
+        except NotFound:
+            return None
+        return [
+            self._typed("GET /ordersubtotals", OroOrderSubtotal.from_resource, r) for r in doc.resources()
+        ]
 
     def iter_orders(
         self,
@@ -728,7 +768,7 @@ class OroClient:
     def get_async_operation_errors(self, operation_id: str) -> list[OroAsyncOperationError]:
         return [
             OroAsyncOperationError.from_resource(r)
-            for r, _ in self.iter_resources(f"asyncoperations/{operation_id}/errors")
+            for r, _ in self.iter_resources(f"{self._id_path('asyncoperations', operation_id)}/errors")
         ]
 
     # ------------------------------------------------------------------------------------- prices

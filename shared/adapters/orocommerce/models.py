@@ -9,6 +9,7 @@ to bare ids when they were not. Nothing outside the adapters imports these model
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -22,6 +23,19 @@ def _utc(value: datetime) -> datetime:
 
 def _id_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# An Oro entity id (orders, customers, ...): a positive integer, written without leading zeros (reference §3:
+# "type `orders`, id an integer"). Only such an id is ever put in a URL path for these resources.
+_ORO_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def is_oro_id(value: object) -> bool:
+    """True for a positive integer id as Oro writes it (`1042` or `"1042"`); False for `"1/../3"`, `"3?x=1"`,
+    `"007"`, `True`, `-1` and anything that is not text or an integer."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return False
+    return _ORO_ID.fullmatch(str(value)) is not None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
@@ -223,6 +237,109 @@ class OroCustomer(_Wire):
         )
 
 
+class OroOrderAddress(_Wire):
+    """An `orderaddresses` resource: the order's own copy of a billing or shipping address."""
+
+    id: ResourceId
+    label: str | None = None
+    organization: str | None = None
+    name_prefix: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    name_suffix: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    phone: str | None = None
+    custom_region: str | None = None
+    region_id: str | None = None  # e.g. "US-NY"
+    country_id: str | None = None  # ISO 3166-1 alpha-2, e.g. "US"
+    country_name: str | None = None  # when the country was included
+
+    @property
+    def person(self) -> str | None:
+        parts = (self.name_prefix, self.first_name, self.middle_name, self.last_name, self.name_suffix)
+        return " ".join(p for p in parts if p) or None
+
+    @property
+    def region(self) -> str | None:
+        """The free-text region, else the region's code (the part of its id after the country)."""
+        if self.custom_region:
+            return self.custom_region
+        if self.region_id:
+            return self.region_id.split("-", 1)[-1]
+        return None
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroOrderAddress:
+        country = (included or Included()).get(r.one("country"))
+        return cls(
+            id=r.id or "",
+            label=r.attr("label"),
+            organization=r.attr("organization"),
+            name_prefix=r.attr("namePrefix"),
+            first_name=r.attr("firstName"),
+            middle_name=r.attr("middleName"),
+            last_name=r.attr("lastName"),
+            name_suffix=r.attr("nameSuffix"),
+            street=r.attr("street"),
+            street2=r.attr("street2"),
+            city=r.attr("city"),
+            postal_code=r.attr("postalCode"),
+            phone=r.attr("phone"),
+            custom_region=r.attr("customRegion"),
+            region_id=r.one_id("region"),
+            country_id=r.one_id("country"),
+            country_name=country.attr("name") if country is not None else None,
+        )
+
+
+class OroCustomerUser(_Wire):
+    id: ResourceId
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroCustomerUser:
+        return cls(
+            id=r.id or "",
+            email=r.attr("email"),
+            first_name=r.attr("firstName"),
+            last_name=r.attr("lastName"),
+        )
+
+
+class OroOrderSubtotal(_Wire):
+    """An `ordersubtotals` resource (6.1+, computed): one row of the order's totals block."""
+
+    id: ResourceId
+    order_subtotal_type: str | None = None  # subtotal | discount | shipping_cost | tax | ...
+    label: str | None = None
+    amount: Decimal | None = None
+    signed_amount: Decimal | None = None
+    currency: str | None = None
+    visible: bool | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroOrderSubtotal:
+        return cls(
+            id=r.id or "",
+            order_subtotal_type=r.attr("orderSubtotalType"),
+            label=r.attr("label"),
+            amount=r.attr("amount"),
+            signed_amount=r.attr("signedAmount"),
+            currency=r.attr("currency"),
+            visible=r.attr("visible"),
+        )
+
+
 class OroOrder(_Wire):
     id: ResourceId
     identifier: str | None = None
@@ -254,6 +371,9 @@ class OroOrder(_Wire):
     # Filled only when the document included them (`include=lineItems,customer`).
     line_items: list[OroOrderLine] = Field(default_factory=list)
     customer: OroCustomer | None = None
+    billing_address: OroOrderAddress | None = None
+    shipping_address: OroOrderAddress | None = None
+    customer_user: OroCustomerUser | None = None
     # The customer and the ancestors the document included (`customer.parent.parent...`), nearest first.
     customer_chain: list[OroCustomer] = Field(default_factory=list)
 
@@ -266,6 +386,9 @@ class OroOrder(_Wire):
         included = included or Included()
         lines = [included.get(ref) for ref in r.many("lineItems")]
         customer_res = included.get(r.one("customer"))
+        billing = included.get(r.one("billingAddress"))
+        shipping = included.get(r.one("shippingAddress"))
+        user = included.get(r.one("customerUser"))
         chain: list[OroCustomer] = []
         current = customer_res
         while current is not None and all(c.id != current.id for c in chain):
@@ -302,6 +425,9 @@ class OroOrder(_Wire):
             shipping_tracking_ids=r.many_ids("shippingTrackings"),
             line_items=[OroOrderLine.from_resource(x, included) for x in lines if x is not None],
             customer=OroCustomer.from_resource(customer_res) if customer_res else None,
+            billing_address=OroOrderAddress.from_resource(billing, included) if billing else None,
+            shipping_address=OroOrderAddress.from_resource(shipping, included) if shipping else None,
+            customer_user=OroCustomerUser.from_resource(user) if user else None,
             customer_chain=chain,
         )
 

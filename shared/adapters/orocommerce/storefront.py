@@ -7,12 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.adapters.orocommerce.client import OroClient
-from shared.adapters.orocommerce.models import OroCustomer, OroOrder
-from shared.domain.orders import OrderLine, OrderVersion, StorefrontCustomer, StorefrontOrder
+from shared.adapters.orocommerce.models import OroCustomer, OroOrder, OroOrderAddress, OroOrderSubtotal
+from shared.domain.orders import (
+    Address,
+    Contact,
+    OrderLine,
+    OrderVersion,
+    StorefrontCustomer,
+    StorefrontOrder,
+)
 from shared.errors import Permanent
 
 
-def to_storefront_order(order: OroOrder) -> StorefrontOrder:
+def to_storefront_order(order: OroOrder, subtotals: list[OroOrderSubtotal] | None = None) -> StorefrontOrder:
+    """`subtotals`: the order's totals block; its `tax` rows are Oro's own tax for the order (none, when
+    Oro's taxation is off or the installation predates the resource: then there is nothing to compare)."""
     if not order.lines_included:
         raise Permanent(f"oro order {order.id}: line items were not included in the document", system="oro")
     if not order.customer_id:
@@ -65,9 +74,47 @@ def to_storefront_order(order: OroOrder) -> StorefrontOrder:
         sub_order_ids=tuple(order.sub_order_ids),
         source_type=order.source_type,
         ship_until=order.ship_until,
+        customer_notes=order.customer_notes or None,
+        billing_address=_address(order.billing_address),
+        shipping_address=_address(order.shipping_address),
+        contact=_contact(order),
+        tax_total=_tax_total(subtotals),
         external_status=order.status,
         customers=tuple(to_storefront_customer(c) for c in order.customer_chain),
     )
+
+
+def _address(address: OroOrderAddress | None) -> Address | None:
+    if address is None or not address.street:
+        return None
+    return Address(
+        line1=address.street,
+        line2=address.street2 or None,
+        city=address.city or None,
+        region=address.region,
+        postcode=address.postal_code or None,
+        country=address.country_name or address.country_id,
+        company=address.organization or None,
+        contact=address.person,
+        phone=address.phone or None,
+    )
+
+
+def _contact(order: OroOrder) -> Contact | None:
+    """The buyer: the customer user who placed the order, with the billing (else shipping) address's phone."""
+    user = order.customer_user
+    address = order.billing_address or order.shipping_address
+    name = (user.name if user else None) or (address.person if address else None)
+    email = user.email if user else None
+    phone = address.phone if address else None
+    if not (name or email or phone):
+        return None
+    return Contact(name=name, email=email or None, phone=phone or None)
+
+
+def _tax_total(subtotals: list[OroOrderSubtotal] | None) -> Decimal | None:
+    rows = [s.amount for s in subtotals or [] if s.order_subtotal_type == "tax" and s.amount is not None]
+    return sum(rows, Decimal(0)) if rows else None
 
 
 def _shipping(order: OroOrder) -> Decimal:
@@ -88,7 +135,8 @@ class OroStorefront:
         self.client = client
 
     def get_order(self, order_id: str) -> StorefrontOrder:
-        return to_storefront_order(self.client.get_order(order_id))
+        order = self.client.get_order(order_id)
+        return to_storefront_order(order, self.client.order_subtotals(order_id))
 
     def get_customer(self, customer_id: str) -> StorefrontCustomer:
         return to_storefront_customer(self.client.get_customer(customer_id))

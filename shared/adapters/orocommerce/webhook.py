@@ -5,6 +5,11 @@ Oro signs the exact raw body with HMAC-SHA256 and sends lowercase hex in `Webhoo
 worker re-reads the order, so only the id and version are taken from here. A subscription in Oro's `thin`
 format sends only the type and id: such a delivery is taken in by its `messageId` instead of the order's
 version (the worker's content hash then tells an unchanged order from a changed one).
+
+Nothing in a body can make this module fail other than with `BadWebhook` (a 400 naming the problem): a body
+that is not UTF-8 JSON, nested deeper than `MAX_NESTING`, with a part of the wrong shape, a text field
+longer than `MAX_FIELD_CHARS`, or an order id that is not an Oro id (a positive integer). `MAX_BODY_BYTES`
+is for the handler to enforce before the signature and the parse.
 """
 
 from __future__ import annotations
@@ -17,8 +22,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.adapters.orocommerce.models import is_oro_id
+
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
 DELETED_STATUS = "deleted"  # the intake status of an order.deleted delivery: new work, not a repeat
+# An order document is tens of KB, a few hundred with `webhook_relations_includes` and many lines: 1 MiB
+# leaves room for that and is far below API Gateway's own 10 MB. A larger delivery is refused (413, which
+# Oro does not retry) and the order is taken in by the poll, the body being only a hint.
+MAX_BODY_BYTES = 1024 * 1024
+# Oro's JSON:API documents are a few levels deep (delivery > eventData > data > relationships > x > data).
+MAX_NESTING = 32
+# messageId (a UUID), topic, internal status id and totalValue: each becomes part of a state-table key or a
+# log line, so its length is bounded (a DynamoDB sort key holds at most 1 KB).
+MAX_FIELD_CHARS = 200
 
 
 class BadWebhook(ValueError):
@@ -28,8 +44,11 @@ class BadWebhook(ValueError):
 def signature_valid(raw_body: bytes, signature: str | None, secret: str) -> bool:
     if not signature:
         return False
+    given = signature.strip().lower()
+    if not given.isascii():
+        return False  # no hex digest is; and compare_digest refuses to compare non-ASCII text
     expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return hmac.compare_digest(expected, given)
 
 
 class _Resource(BaseModel):
@@ -51,10 +70,10 @@ class _Document(BaseModel):
 
 class OroWebhookDelivery(BaseModel):
     model_config = ConfigDict(extra="allow")
-    topic: str
+    topic: str = Field(max_length=MAX_FIELD_CHARS)
     eventData: _Document  # noqa: N815 - the wire name
     timestamp: int | None = None
-    messageId: str | None = None  # noqa: N815
+    messageId: str | None = Field(default=None, max_length=MAX_FIELD_CHARS)  # noqa: N815
 
 
 class OrderEvent(BaseModel):
@@ -72,18 +91,76 @@ def _normalise_version(value: Any) -> str:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadWebhook(f"eventData.data.attributes.updatedAt: {value!r} is not an ISO 8601 time") from None
+        raise BadWebhook(
+            f"eventData.data.attributes.updatedAt: {value[:40]!r} is not an ISO 8601 time"
+        ) from None
     if dt.tzinfo is None:
         raise BadWebhook("eventData.data.attributes.updatedAt: the time has no UTC offset")
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise BadWebhook(f"eventData.data.attributes.updatedAt: {value!r} is out of range") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _load(raw_body: bytes) -> Any:
+    """The body as JSON: strict UTF-8 (`json.loads` would also guess UTF-16 and UTF-32), no NaN or Infinity,
+    at most `MAX_NESTING` levels and no string that cannot be encoded again (a lone surrogate escape)."""
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BadWebhook(f"body is not JSON: not UTF-8 (byte {err.start})") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadWebhook(f"body is not JSON we take: nested deeper than {MAX_NESTING} levels") from None
+    except ValueError as err:  # JSONDecodeError, or an integer with more digits than Python converts
+        raise BadWebhook(
+            f"body is not JSON: {err.msg if isinstance(err, json.JSONDecodeError) else err}"
+        ) from None
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                raise BadWebhook(f"body is not JSON we take: nested deeper than {MAX_NESTING} levels")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadWebhook("body is not JSON we take: a string holds a lone surrogate escape") from None
+    return data
+
+
+def _short_text(value: Any, where: str) -> str | None:
+    """A status id or total as text: None when absent; a string or number of at most MAX_FIELD_CHARS."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadWebhook(f"{where}: expected a string or a number, got {type(value).__name__}")
+    text = str(value)
+    if len(text) > MAX_FIELD_CHARS:
+        raise BadWebhook(f"{where}: longer than {MAX_FIELD_CHARS} characters")
+    return text
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """An optional JSON object: {} when absent (null), BadWebhook when it is something else."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadWebhook(f"{where}: expected an object, got {type(value).__name__}")
+    return value
 
 
 def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     """The order id and version in a delivery; None for a topic that is not about orders."""
-    try:
-        data = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadWebhook(f"body is not JSON: {err.msg if hasattr(err, 'msg') else err}") from None
+    data = _load(raw_body)
     try:
         delivery = OroWebhookDelivery.model_validate(data)
     except ValidationError as err:
@@ -94,19 +171,22 @@ def parse_order_event(raw_body: bytes) -> OrderEvent | None:
         return None
     resource = delivery.eventData.data
     if resource.type != "orders":
-        raise BadWebhook(f"eventData.data.type: expected 'orders', got {resource.type!r}")
-    if "attributes" not in resource.model_fields_set and not (resource.model_extra or {}).get(
-        "relationships"
-    ):
+        raise BadWebhook(f"eventData.data.type: expected 'orders', got {resource.type[:40]!r}")
+    if not is_oro_id(resource.id):
+        raise BadWebhook(
+            f"eventData.data.id: {resource.id[:40]!r} is not an Oro order id (a positive integer)"
+        )
+    relationships = _object((resource.model_extra or {}).get("relationships"), "eventData.data.relationships")
+    if "attributes" not in resource.model_fields_set and not relationships:
         if not delivery.messageId:
             raise BadWebhook("messageId: a thin delivery (type and id only) needs its messageId")
         return OrderEvent(
             order_id=resource.id, version=None, topic=delivery.topic, message_id=delivery.messageId
         )
     version = _normalise_version(resource.attributes.get("updatedAt"))
-    status_rel = (resource.model_extra or {}).get("relationships", {}).get("internalStatus") or {}
-    status = (status_rel.get("data") or {}).get("id") if isinstance(status_rel, dict) else None
-    total = resource.attributes.get("totalValue")
+    where = "eventData.data.relationships.internalStatus"
+    status_rel = _object(relationships.get("internalStatus"), where)
+    status = _object(status_rel.get("data"), f"{where}.data").get("id")
     return OrderEvent(
         order_id=resource.id,
         version=version,
@@ -116,6 +196,6 @@ def parse_order_event(raw_body: bytes) -> OrderEvent | None:
         # of the version it deletes.
         status=DELETED_STATUS
         if delivery.topic.startswith("order.deleted")
-        else (str(status) if status is not None else None),
-        total=str(total) if total is not None else None,
+        else _short_text(status, f"{where}.data.id"),
+        total=_short_text(resource.attributes.get("totalValue"), "eventData.data.attributes.totalValue"),
     )
