@@ -135,7 +135,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         schedule=ScheduleSpec(key="order_poll", default_expression="rate(5 minutes)"),
         # Intake and the watermark; the held-orders index (Query) and releases; DeleteItem drops a cached
         # ERP customer so a credit-hold re-check reads it afresh.
-        table_access=(TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")),),
+        table_access=(
+            TableAccess(
+                "state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "DescribeTable")
+            ),
+        ),
         queues_produced=("orders",),
         secrets=("oro_client",),
     ),
@@ -144,7 +148,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Creates each confirmed OroCommerce order once in the ERP, or holds it with a reason.",
         timeout_seconds=60,
         table_access=(
-            TableAccess("state", ("GetItem", "PutItem", "UpdateItem")),
+            # DescribeTable: the state store's epoch names the table it was written for (recovery.py)
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DescribeTable")),
             TableAccess("rate_budget", ("GetItem", "UpdateItem")),
         ),
         # It sends a throttled message back to its own queue with a delay (DESIGN §7).

@@ -27,6 +27,7 @@ OPERATIONS = {
     "batch_write_item": "BatchWriteItem",
     "transact_get_items": "TransactGetItems",
     "transact_write_items": "TransactWriteItems",
+    "describe_table": "DescribeTable",
 }
 
 
