@@ -439,7 +439,10 @@ class OrderSync:
                     token,
                     expect=state.step or "lines_done",
                 )
-        if state.erp_status == "DRAFT" and (authorise or state.content_hash != order.content_hash()):
+        # A DRAFT follows its order: re-sent when confirmed or changed, re-bound when a hold on it is over.
+        if state.erp_status == "DRAFT" and (
+            authorise or state.content_hash != order.content_hash() or state.status == "held"
+        ):
             return self._resend_draft(order, state, authorise, token)
         entity = f"order:{order.id}"
         if state.content_hash == order.content_hash():

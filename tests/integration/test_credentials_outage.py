@@ -20,7 +20,6 @@ from local.events import sqs_event
 from local.provision import put_secrets
 from tests.fixtures.order_env import OrderWorld, order_config, order_world
 
-
 # Each deferral doubles the delay (from 1 s here): on a loaded machine the outage lasts longer, so the last
 # delay before the fix may be a minute or more. settle() returns as soon as all is done.
 SETTLE_AFTER_FIX = 240

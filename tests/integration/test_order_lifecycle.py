@@ -246,3 +246,27 @@ def test_an_order_waiting_for_approval_in_its_external_status_lands_as_draft_the
         assert (sale.ID, sale.Order.Status) == (draft.ID, "AUTHORISED")
     finally:
         world.oro_ctl("POST", "config", {"external_status_management": False})
+
+
+def test_a_draft_held_after_an_edit_is_a_draft_again_when_the_edit_is_undone(world: OrderWorld):
+    order_id = _place_pending(world, "Acme Holdings", LINES, po_number="PO-A")
+    world.settle()
+    (line,) = world.get_order(order_id)["relationships"]["lineItems"]["data"]
+
+    def edit(unit: str, po_number: str) -> None:
+        world.tick()
+        world.oro.patch("orderlineitems", line["id"], None, {"productUnit": ("productunits", unit)})
+        world.oro.patch("orders", order_id, {"poNumber": po_number})
+        world.settle()
+
+    edit("pallet", "PO-B")  # a unit with no mapping: the DRAFT's order is held
+    assert "UOM_UNMAPPED" in world.exceptions(order_id)
+    assert world.state.get_order(order_id).status == "held"
+
+    edit("each", "PO-A")  # undone: the order is what its DRAFT holds again
+
+    state = world.state.get_order(order_id)
+    assert (state.status, state.erp_status) == ("draft", "DRAFT")
+    assert world.exceptions(order_id) == {}
+    (sale,) = world.sales(order_id)
+    assert (sale.Order.Status, sale.CustomerReference) == ("DRAFT", "PO-A")
