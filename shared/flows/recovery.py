@@ -16,9 +16,11 @@ the ERP is known not to hold its ExternalID:
   store can still be inside its last ERP call), those orders wait: a listing taken earlier could miss a
   create that lands later.
 
-Clocks: storefront timestamps are in whole seconds and the three systems' clocks are NTP-synchronised, so
-an order stamped in the epoch's own second counts as created since it; the lookback's reach keeps
-`CLOCK_SKEW` of margin between the storefront's and the ERP's clocks.
+Clocks: the storefront stamps orders by its own clock, in whole seconds, and that clock may run ahead of
+ours. So when a store found itself empty (its epoch written by a worker, to settle), an order stamped up to
+`CLOCK_SKEW` after the epoch is still checked: it may predate the loss. A store provisioned or restored by
+the service itself begins settled (nothing of it can be in flight) and needs no such margin. The lookback's
+reach keeps the same margin between the storefront's and the ERP's clocks.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class LostStateCheck:
         now = self.clock.now()
         epoch = self.store.epoch(now, self.settle_seconds)
         created = order.created_at
-        if created is not None and created >= epoch.started_at.replace(microsecond=0):
+        margin = CLOCK_SKEW if epoch.settled_at > epoch.started_at else timedelta(0)
+        if created is not None and created >= epoch.started_at.replace(microsecond=0) + margin:
             return False
         if now < epoch.settled_at:
             wait = (epoch.settled_at - now).total_seconds()
