@@ -137,7 +137,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         # ERP customer so a credit-hold re-check reads it afresh.
         table_access=(
             TableAccess(
-                "state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "DescribeTable")
+                "state",
+                (
+                    "GetItem",
+                    "PutItem",
+                    "UpdateItem",
+                    "DeleteItem",
+                    "Query",
+                    "DescribeTable",
+                    "BatchWriteItem",
+                ),
             ),
         ),
         queues_produced=("orders",),
@@ -148,8 +157,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Creates each confirmed OroCommerce order once in the ERP, or holds it with a reason.",
         timeout_seconds=60,
         table_access=(
-            # DescribeTable: the state store's epoch names the table it was written for (recovery.py)
-            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DescribeTable")),
+            # DescribeTable: the state store's epoch names the table it was written for; BatchWriteItem:
+            # the ERP's sales, recorded once after a state loss (recovery.py)
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DescribeTable", "BatchWriteItem")),
             TableAccess("rate_budget", ("GetItem", "UpdateItem")),
         ),
         # It sends a throttled message back to its own queue with a delay (DESIGN §7).

@@ -28,6 +28,7 @@ OPERATIONS = {
     "transact_get_items": "TransactGetItems",
     "transact_write_items": "TransactWriteItems",
     "describe_table": "DescribeTable",
+    "batch_writer": "BatchWriteItem",  # the resource's batching helper
 }
 
 
