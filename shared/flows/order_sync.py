@@ -145,6 +145,10 @@ class OrderSync:
             code = "ERP_REJECTED" if err.system == "cin7" else "ORDER_INVALID"
             return self._hold(order, [Hold(code, str(err))])
 
+    def _external_id(self, order_id: str) -> str:
+        """The ERP sale's ExternalID: the idempotency key a lost create is looked up by."""
+        return f"{self.config.orders.external_id_prefix}{order_id}"
+
     def _event(self, order_id: str, kind: str, **detail: object) -> None:
         self.store.add_event(order_id, self.clock.now(), kind, **detail)
 
@@ -311,7 +315,7 @@ class OrderSync:
         """The order's ERP sale: the binding's, or, for a create that was started and never bound (a dead
         worker, a lost answer, lines the ERP refused) or that this store may have lost the record of
         (`shared/flows/recovery.py`), what the ERP holds under the order's ExternalID."""
-        external_id = f"{self.config.orders.external_id_prefix}{order_id}"
+        external_id = self._external_id(order_id)
         if state.step is None:
             if order is None or state.status != "new" or not self.lost_state.erp_may_hold(order, external_id):
                 return None
@@ -419,13 +423,12 @@ class OrderSync:
         if state.erp_status is None:
             # The lines step was recorded without its binding (written before the two were one write):
             # read the sale from the ERP and finish the job.
-            found = self.erp.find_sale(f"{self.config.orders.external_id_prefix}{order.id}")
+            found = self._erp_sale(order.id, state)
             if found is None or not found.has_lines:
                 raise Permanent(
                     f"order {order.id}: lines recorded but no ERP sale holds them", system="state"
                 )
             state.sale_id, state.erp_status = found.id, found.status or "DRAFT"
-            self._event(order.id, "erp_sale_adopted", sale_id=found.id, has_lines=True)
             if state.erp_status != "DRAFT":
                 prepared = self._prepare(order, authorise, state)
                 if isinstance(prepared, list):
@@ -551,7 +554,7 @@ class OrderSync:
         lines, charges = priced
         note = f"OroCommerce order {order.identifier}"
         draft = SaleDraft(
-            external_id=f"{self.config.orders.external_id_prefix}{order.id}",
+            external_id=self._external_id(order.id),
             customer_id=customer.id,
             location=self.config.erp.default_location,
             currency=order.currency,
