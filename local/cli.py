@@ -179,10 +179,11 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
         kept = "kept by the AWS endpoint"
         if embedded is not None and not args.ephemeral:
             assert endpoint_url is not None
-            folder = StateFolder(
+            candidate = StateFolder(
                 Path(args.state_dir), args.prefix, resources, session=session, endpoint_url=endpoint_url
             )
-            restored = _restore(folder)
+            restored = _restore(candidate)
+            folder = candidate  # saved on the way out only once restored: a file it cannot read is left as is
             kept = f"kept in {folder.file}" + (
                 f" (restored {restored.items} records and {restored.messages} messages saved at "
                 f"{restored.saved_at})"
@@ -233,7 +234,7 @@ def main(argv: list[str], stop: threading.Event | None = None) -> int:
 def _restore(folder: StateFolder) -> Restored | None:
     try:
         return folder.restore(datetime.now(UTC))
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:  # a file not as saved
         raise UsageError(
             f"cannot restore the state saved in {folder.file}: {err} (move it away, or run with --ephemeral)"
         ) from None

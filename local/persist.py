@@ -136,8 +136,9 @@ class StateFolder:
         if not self.file.is_file():
             return None
         data = json.loads(self.file.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise ValueError(f"{self.file}: unknown state format {data.get('format')!r}")
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"unknown state format {found!r}")
         items = 0
         for t in TABLES:
             kept = [_revived(i) for i in data["tables"].get(t.key, []) if not _dropped(i)]

@@ -132,3 +132,35 @@ def test_local_up_serves_until_stopped_on_the_embedded_endpoint(aws, tmp_path, c
     assert saved.is_file()  # saved on the way out, for the next start
     assert "order_poll" in out and "rate(5 minutes)" in out
     assert "invocations" in out  # the summary printed on the way out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00\xff not json", b"[1, 2]", b'{"format": 99}', b'{"format": 1, "tables": [], "queues": 3}'],
+    ids=["binary", "a list", "another format", "wrong shapes"],
+)
+def test_local_up_names_a_state_file_it_cannot_restore_and_keeps_it(aws, tmp_path, capsys, content):
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps(SECRETS))
+    saved = tmp_path / "state" / "orosync-local.json"
+    saved.parent.mkdir()
+    saved.write_bytes(content)
+    stop = threading.Event()
+    stop.set()  # if it started after all, it stops at once (and the assertions below fail)
+    code = cli.main(
+        [
+            "--config",
+            EXAMPLE_CONFIG,
+            "--port",
+            str(free_port()),
+            "--secrets-file",
+            str(secrets),
+            "--state-dir",
+            str(saved.parent),
+        ],
+        stop=stop,
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"cannot restore the state saved in {saved}" in err and "--ephemeral" in err
+    assert saved.read_bytes() == content  # nothing overwritten: the operator decides what to do with it
