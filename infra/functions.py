@@ -24,7 +24,7 @@ from infra.naming import pascal
 from infra.queues import Queues
 from infra.secrets import ServiceSecrets
 from infra.tables import Tables
-from shared.config import CONFIG_ENV_VAR
+from shared.config import CONFIG_ENV_VAR, Config
 from shared.errors import ConfigError
 from shared.observability import NAMESPACE, SERVICE
 from shared.resources import FUNCTIONS, QUEUES, FunctionSpec, QueueSpec, TableAccess, queue, table
@@ -39,6 +39,7 @@ class Functions(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        config: Config,
         config_path: Path,
         tables: Tables,
         queues: Queues,
@@ -50,6 +51,7 @@ class Functions(Construct):
         self._tables = tables
         self._queues = queues
         self._secrets = secrets
+        self._config = config
         self.by_name: dict[str, lambda_.Function] = {spec.name: self._function(spec) for spec in FUNCTIONS}
 
     def _function(self, spec: FunctionSpec) -> lambda_.Function:
@@ -124,7 +126,12 @@ class Functions(Construct):
             )
         for key in spec.queues_produced:
             self._queues.by_key[key].grant_send_messages(fn)
-        for key in spec.secrets:
+        # The credentials of the ERP application that serves each flow the function calls the ERP for.
+        erp_secrets = [
+            self._config.erp.applications[self._config.erp.application_for(flow)].secret
+            for flow in spec.erp_flows
+        ]
+        for key in dict.fromkeys([*spec.secrets, *erp_secrets]):
             secret = self._secrets.by_key.get(key)
             if secret is None:
                 raise ConfigError(f"secrets.{key}: not set, but function {spec.name} reads it")

@@ -29,7 +29,13 @@ class OrosyncStack(Stack):
         queues = Queues(self, "Queues")
         secrets = ServiceSecrets(self, "Secrets", config=config)
         functions = Functions(
-            self, "Functions", config_path=config_path, tables=tables, queues=queues, secrets=secrets
+            self,
+            "Functions",
+            config=config,
+            config_path=config_path,
+            tables=tables,
+            queues=queues,
+            secrets=secrets,
         )
         api = Api(self, "Api", functions=functions)
         Schedules(self, "Schedules", config=config, functions=functions)

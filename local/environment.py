@@ -23,9 +23,11 @@ from sandbox.oro.seed import seed_demo as seed_oro
 from sandbox.oro.server import OroSandbox
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.cin7.webhook import ensure_webhook
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
 from shared.config import Config, load_config
+from shared.flows.stock import AVAILABILITY_EVENT
 from shared.resources import table
 from shared.runtime import Runtime
 
@@ -67,6 +69,7 @@ class LocalEnvironment:
         self.prefix = f"demo-{uuid.uuid4().hex[:6]}"
         self.oro_credentials = {"client_id": "orosync-demo", "client_secret": secrets.token_urlsafe(24)}
         self.webhook_secret = secrets.token_hex(24)
+        self.cin7_webhook_secret = secrets.token_hex(24)
         self.cin7_credentials = {"account_id": str(uuid.uuid4()), "application_key": str(uuid.uuid4())}
         # The demo's own seeding and checking use a second Cin7 API application (its own 60 calls/min),
         # as an operator's tools would, so they never eat the service's budget.
@@ -121,6 +124,7 @@ class LocalEnvironment:
                 self.config.secrets.oro_client: self.oro_credentials,
                 self.config.secrets.oro_webhook: {"secret": self.webhook_secret},
                 self.config.secrets.cin7_orders: self.cin7_credentials,
+                self.config.secrets.cin7_webhook: {"secret": self.cin7_webhook_secret},
             }
         )
         self._start_runtime()
@@ -256,6 +260,13 @@ class LocalEnvironment:
         # quote.created too: a quote reaches the route and is acknowledged as not-an-order.
         for topic in ("order.created", "order.updated", "order.deleted", "quote.created"):
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
+        if self.config.stock.fast_path:
+            ensure_webhook(
+                self.cin7_client(),
+                AVAILABILITY_EVENT,
+                f"{self.runtime.base_url}/webhooks/cin7/stock",
+                self.cin7_webhook_secret,
+            )
         return self.ids
 
     def place_order(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -101,6 +101,8 @@ class Secrets(_Strict):
     oro_webhook: str = "orosync/oro-webhook"  # {"secret": ...} (+ "previous_secret" while rotating)
     cin7_orders: str = "orosync/cin7-orders"  # {"account_id": ..., "application_key": ...}
     cin7_bulk: str | None = None  # a second API application for bulk flows (DESIGN §7)
+    # {"secret": ...}: the header value Cin7's webhooks are registered with (they carry no signature)
+    cin7_webhook: str = "orosync/cin7-webhook"
     max_age_seconds: int = Field(default=300, ge=0, le=86400)  # how long a read secret is reused
     # After a system refuses the credentials, a message comes back this much later, then twice as late each
     # time, up to SQS's 15 minutes: orders resume within that of the secret being fixed.
@@ -280,6 +282,13 @@ class Stock(_Strict):
     locations: tuple[str, ...] = Field(min_length=1)
     buffer: StockBuffer = StockBuffer()
     units_carrying_inventory: tuple[str, ...] = ("each",)
+    # The fast path: Cin7's Stock/AvailableStockLevelChanged webhook is registered, and each run checks it
+    # is still active (WEBHOOK_DISABLED when Cin7 switched it off).
+    fast_path: bool = True
+    # How levels reach Oro: "auto" (a few writes PATCHed one by one, more in one Batch API request), "batch"
+    # (always the Batch API) or "patch" (always one PATCH each: where Oro runs no message-queue consumers
+    # for batches).
+    oro_writes: Literal["auto", "batch", "patch"] = "auto"
 
 
 class Schedules(_Strict):

@@ -115,6 +115,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5, max_concurrency=2
     ),
+    # Stock steps (shared/flows/stock.py): pages of the ERP's availability, pushes of 100 SKUs, checks.
+    QueueSpec(key="stock", env_var="STOCK_QUEUE_URL", consumer="stock_push", batch_size=5, max_concurrency=2),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -122,11 +124,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="webhook_ingest",
         description="Verifies, validates and enqueues OroCommerce webhooks; answers 202.",
         timeout_seconds=10,
-        routes=(RouteSpec("POST", "/webhooks/oro"),),
+        routes=(RouteSpec("POST", "/webhooks/oro"), RouteSpec("POST", "/webhooks/cin7/stock")),
         # The intake claim: put, then marked enqueued (or released when the enqueue failed).
         table_access=(TableAccess("state", ("PutItem", "UpdateItem")),),
-        queues_produced=("orders",),
-        secrets=("oro_webhook",),
+        queues_produced=("orders", "stock"),
+        secrets=("oro_webhook", "cin7_webhook"),
     ),
     FunctionSpec(
         name="order_poll",
@@ -166,6 +168,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("orders",),
         secrets=("oro_client", "cin7_orders"),
         erp_flows=("orders",),
+    ),
+    FunctionSpec(
+        name="stock_sync",
+        description="Starts a stock run: queues the first page of the ERP's availability and the webhook check.",
+        timeout_seconds=30,
+        schedule=ScheduleSpec(key="stock_sync", default_expression="rate(15 minutes)"),
+        queues_produced=("stock",),
+    ),
+    FunctionSpec(
+        name="stock_push",
+        description="Runs one stock step: reads a page of ERP availability, plans, pushes levels to Oro, checks.",
+        timeout_seconds=120,
+        table_access=(
+            TableAccess("state", ("PutItem", "UpdateItem", "Query", "BatchGetItem")),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
+        # Its own next steps, and a step sent back with a delay when the ERP budget has no token.
+        queues_produced=("stock",),
+        # and the credentials of the ERP application serving `stock` (infra grants that from the config)
+        secrets=("oro_client",),
+        erp_flows=("stock",),
     ),
 )
 

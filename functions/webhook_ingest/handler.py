@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.cin7.webhook import SECRET_HEADER, availability_skus, secret_valid
 from shared.adapters.orocommerce.webhook import (
     MAX_BODY_BYTES,
     BadWebhook,
@@ -26,7 +27,7 @@ from shared.adapters.orocommerce.webhook import (
     signature_valid,
 )
 from shared.errors import ConfigError, Transient
-from shared.flows.intake import enqueue_order_version
+from shared.flows.intake import enqueue_order_version, enqueue_refresh
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -109,6 +110,26 @@ def oro_webhook() -> Response:
     return _json(202, status="accepted", enqueued=enqueued, order_id=order_event.order_id)
 
 
+@app.post("/webhooks/cin7/stock")
+def cin7_stock_webhook() -> Response:
+    """Cin7's Stock/AvailableStockLevelChanged: the SKUs it names are queued for a re-read (the fast path)."""
+    event = app.current_event
+    raw = _raw_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
+    held = Runtime.get().secret("cin7_webhook", "secret")
+    secrets = [held["secret"], *([held["previous_secret"]] if held.get("previous_secret") else [])]
+    if not secret_valid(event.headers.get(SECRET_HEADER), secrets):
+        raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
+    if not _is_json(event.headers.get("Content-Type")):
+        raise Refused(415, "Content-Type must be application/json")
+    skus = availability_skus(raw)
+    messages = enqueue_refresh(Runtime.get().stock_queue, skus, source="webhook")
+    metrics.add_metric(name="StockWebhookSkus", unit=MetricUnit.Count, value=len(skus))
+    logger.info("stock webhook taken in", extra={"skus": len(skus), "messages": messages})
+    return _json(202, status="accepted", skus=len(skus))
+
+
 @app.exception_handler(Unauthorised)
 def _unauthorised(err: Unauthorised) -> Response:
     metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
@@ -141,6 +162,7 @@ def _unavailable(err: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.add_dimension(name="flow", value="orders")
-    metrics.add_dimension(name="system", value="oro")
+    stock = "/webhooks/cin7/" in str(event.get("path") or "")
+    metrics.add_dimension(name="flow", value="stock" if stock else "orders")
+    metrics.add_dimension(name="system", value="cin7" if stock else "oro")
     return app.resolve(event, context)

@@ -212,12 +212,21 @@ _TYPES = (
         "The ERP reports negative availability for a SKU; Oro is sent 0. Correct the stock in the ERP.",
     ),
     ExceptionType(
+        "STOCK_UNIT_UNMAPPED",
+        Owner.ECOMMERCE,
+        False,
+        "the unit is mapped and the Oro product has it",
+        "A unit that carries inventory (`stock.units_carrying_inventory`) cannot be given a level: the Oro "
+        "product sells in it without a unit mapping, or it is mapped but the Oro product lacks the unit. Add "
+        "`units.<SKU>.<unit>` to the config, or the unit to the product in Oro; the next stock run sets it.",
+    ),
+    ExceptionType(
         "WEBHOOK_DISABLED",
         Owner.OPERATIONS,
         False,
         "the webhook is active again",
-        "A webhook subscription was switched off by the sending system after failed deliveries. Re-enable it; "
-        "the scheduled poll covered the gap.",
+        "A webhook subscription was switched off by the sending system after failed deliveries, or is missing. "
+        "Re-enable it (`orosync webhooks ensure`); the scheduled run covered the gap.",
     ),
 )
 

@@ -35,6 +35,13 @@ class AvailabilityRow:
     erp_sku: str
     location: str
     available: Decimal
+    bin: str | None = None
+    batch: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes the row unique: the same row read twice (pages shifting under a read) counts once."""
+        return (self.erp_sku, self.location, self.bin or "", self.batch or "")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,10 @@ class UnitProblem:
     sku: str
     unit: str
     reason: str
+    # "unit_lacking": mapped, but the product lacks the unit; "unmapped": the product's unit has no mapping;
+    # "erp_missing": the ERP SKU it maps to is not in the ERP's availability (`erp_sku` names it)
+    kind: str = "unmapped"
+    erp_sku: str | None = None
 
 
 @dataclass
@@ -129,7 +140,9 @@ def plan_levels(
         mapped = units.get(sku, {})
         for unit in sorted(carrying & set(mapped) - has):
             plan.problems.append(
-                UnitProblem(sku, unit, f"{sku} is mapped in {unit!r}, which the product lacks")
+                UnitProblem(
+                    sku, unit, f"{sku} is mapped in {unit!r}, which the product lacks", "unit_lacking"
+                )
             )
         for unit in sorted(carrying & has):
             rule = mapped.get(unit)
@@ -137,7 +150,13 @@ def plan_levels(
                 plan.problems.append(UnitProblem(sku, unit, f"{sku} in {unit!r} has no unit mapping"))
             elif rule.erp_sku not in available:
                 plan.problems.append(
-                    UnitProblem(sku, unit, f"{rule.erp_sku} is not in the ERP's availability")
+                    UnitProblem(
+                        sku,
+                        unit,
+                        f"{rule.erp_sku} is not in the ERP's availability",
+                        "erp_missing",
+                        rule.erp_sku,
+                    )
                 )
             else:
                 base = sellable(rule.erp_sku, available[rule.erp_sku], buffer)

@@ -6,6 +6,7 @@ claimed once in the state table; only the claimant enqueues it (DESIGN §3, §6)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.aws.state import StateStore
@@ -63,3 +64,17 @@ def enqueue_order_version(
         raise
     store.mark_intake_enqueued(entity, version_key, message_id)
     return True
+
+
+REFRESH_CHUNK = 5  # ERP SKUs re-read per stock fast-path message (shared/flows/stock.py `refresh`)
+
+
+def enqueue_refresh(queue: WorkQueue, erp_skus: Sequence[str], *, source: str) -> int:
+    """The stock fast path's intake: the ERP SKUs a webhook named, queued for a re-read `REFRESH_CHUNK` at a
+    time (a `stock_refresh` message of shared/flows/stock.py). Returns how many messages."""
+    messages = 0
+    for start in range(0, len(erp_skus), REFRESH_CHUNK):
+        chunk = list(erp_skus[start : start + REFRESH_CHUNK])
+        queue.send({"kind": "stock_refresh", "erp_skus": chunk, "source": source})
+        messages += 1
+    return messages

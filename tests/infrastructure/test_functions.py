@@ -55,7 +55,7 @@ def test_function_env_names_each_table_and_queue_when_its_spec_uses_them(templat
         assert resource_vars == expected, spec.name
 
 
-def test_function_reads_only_its_own_secrets_when_its_spec_names_them(template: Template) -> None:
+def test_function_reads_only_its_own_secrets_and_its_erp_applications(template: Template) -> None:
     secret_ids = {
         s["Properties"]["Name"]: sid
         for sid, s in template.find_resources("AWS::SecretsManager::Secret").items()
@@ -69,7 +69,10 @@ def test_function_reads_only_its_own_secrets_when_its_spec_names_them(template: 
             if "secretsmanager:GetSecretValue" in s["Action"]
             for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
         }
-        assert readable == {secret_ids[getattr(config.secrets, key)] for key in spec.secrets}, spec.name
+        # plus the credentials of the ERP application that serves each flow it calls the ERP for
+        erp = [config.erp.applications[config.erp.application_for(flow)].secret for flow in spec.erp_flows]
+        expected = {secret_ids[getattr(config.secrets, key)] for key in (*spec.secrets, *erp)}
+        assert readable == expected, spec.name
 
 
 def _sendable_queue_ids(template: Template, handler: str) -> set[str]:
@@ -189,7 +192,7 @@ def test_secret_rotation_acknowledgement_cites_a_procedure_for_every_secret() ->
     assert heading in guide
     section = guide.split(heading, 1)[1].split("\n## ", 1)[0]
     keys = [k for k, f in Secrets.model_fields.items() if f.annotation in (str, str | None)]
-    assert keys == ["oro_client", "oro_webhook", "cin7_orders", "cin7_bulk"]
+    assert keys == ["oro_client", "oro_webhook", "cin7_orders", "cin7_bulk", "cin7_webhook"]
     for key in keys:
         assert f"`{key}`" in section, key
     assert "previous_secret" in section

@@ -99,6 +99,31 @@ class OrderState:
         )
 
 
+@dataclass(frozen=True)
+class StockRecord:
+    """What the storefront last accepted for one storefront SKU (DESIGN §4.2), and the stock exceptions it
+    holds open (so each is opened once, not every run)."""
+
+    sku: str
+    pushed: dict[str, Decimal] = field(default_factory=dict)  # unit -> quantity Oro accepted
+    read_at: datetime | None = None  # when the ERP availability behind `pushed` was read
+    flags: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_item(cls, sku: str, item: dict[str, Any] | None) -> StockRecord:
+        if not item:
+            return cls(sku)
+        return cls(
+            sku=sku,
+            pushed={unit: Decimal(str(q)) for unit, q in (item.get("pushed") or {}).items()},
+            read_at=_parse_iso(item["read_at"]) if item.get("read_at") else None,
+            flags=frozenset(item.get("flags") or ()),
+        )
+
+
+STOCK_RUN_TTL_SECONDS = 24 * 3600
+
+
 class StateStore:
     def __init__(self, table_name: str | None = None, *, dynamodb: Any = None) -> None:
         name = table_name or os.environ[table("state").env_var]
@@ -642,3 +667,96 @@ class StateStore:
                 "expires_at": int(now.timestamp()) + ttl_seconds,
             },
         )
+
+    # -- stock (shared/flows/stock.py) ------------------------------------------------------------------
+    def stock_records(self, skus: list[str]) -> dict[str, StockRecord]:
+        """The stock record of each SKU (one BatchGetItem per 100)."""
+        name = self._table.name
+        out: dict[str, StockRecord] = {sku: StockRecord(sku) for sku in skus}
+        unique = sorted(set(skus))
+        for start in range(0, len(unique), 100):
+            keys = [{"pk": f"stock#{sku}", "sk": "stock"} for sku in unique[start : start + 100]]
+            request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                page = self._call(self._client.batch_get_item, RequestItems=request)
+                for item in page.get("Responses", {}).get(name, []):
+                    sku = str(item["pk"]).removeprefix("stock#")
+                    out[sku] = StockRecord.from_item(sku, item)
+                request = page.get("UnprocessedKeys") or {}
+        return out
+
+    def record_stock_pushed(self, sku: str, pushed: dict[str, Decimal], read_at: datetime) -> bool:
+        """Oro accepted these levels (every unit's, merged with what it held before), computed from
+        availability read at `read_at`. False, and nothing written, when a later read was already
+        recorded: the caller must not let its older figures stand."""
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"stock#{sku}", "sk": "stock"},
+                UpdateExpression="SET #p = :p, #r = :r",
+                ConditionExpression="attribute_not_exists(#r) OR #r <= :r",
+                ExpressionAttributeNames={"#p": "pushed", "#r": "read_at"},
+                ExpressionAttributeValues={
+                    ":p": {unit: str(q) for unit, q in pushed.items()},
+                    ":r": _iso(read_at),
+                },
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+        return True
+
+    def set_stock_flags(self, sku: str, flags: frozenset[str]) -> None:
+        key = {"pk": f"stock#{sku}", "sk": "stock"}
+        if flags:
+            self._call(
+                self._table.update_item,
+                Key=key,
+                UpdateExpression="SET flags = :f",
+                ExpressionAttributeValues={":f": sorted(flags)},
+            )
+        else:
+            self._call(self._table.update_item, Key=key, UpdateExpression="REMOVE flags")
+
+    def put_stock_page(self, run: str, page: int, rows: str, now: datetime) -> None:
+        """One page of a stock run's availability (compact JSON), kept a day."""
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"stockrun#{run}",
+                "sk": f"page#{page:06d}",
+                "rows": rows,
+                "expires_at": int(now.timestamp()) + STOCK_RUN_TTL_SECONDS,
+            },
+        )
+
+    def stock_page_done(self, run: str, page: int, pages: int, now: datetime) -> bool:
+        """Mark a page of the run read; True when every page of it has been (idempotent per page)."""
+        item = self._call(
+            self._table.update_item,
+            Key={"pk": f"stockrun#{run}", "sk": "run"},
+            UpdateExpression="ADD done :p SET pages = :n, expires_at = if_not_exists(expires_at, :x)",
+            ExpressionAttributeValues={
+                ":p": {Decimal(page)},
+                ":n": Decimal(pages),
+                ":x": int(now.timestamp()) + STOCK_RUN_TTL_SECONDS,
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return len(item.get("done") or ()) >= pages
+
+    def stock_pages(self, run: str) -> list[str]:
+        """The stored pages of a run, in page order."""
+        out: list[str] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :page)",
+            "ExpressionAttributeValues": {":pk": f"stockrun#{run}", ":page": "page#"},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            out.extend(str(i["rows"]) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

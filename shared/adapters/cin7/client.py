@@ -612,6 +612,21 @@ class Cin7Client:
             Cin7Availability, "ref/productavailability", "ProductAvailabilityList", params, limit
         )
 
+    def availability_page(self, page: int, limit: int = 1000) -> tuple[list[Cin7Availability], int]:
+        """One page of `/ref/productavailability` and the `Total` row count (one call)."""
+        operation = "GET /ref/productavailability"
+        body = self.request("GET", "ref/productavailability", params={"Page": page, "Limit": limit})
+        rows = [
+            self._model(Cin7Availability, r, operation)
+            for r in self._rows(body, "ProductAvailabilityList", operation)
+        ]
+        total = body.get("Total") if isinstance(body, dict) else None
+        try:
+            count = int(total) if total is not None else len(rows)
+        except (TypeError, ValueError):
+            raise Permanent(f"cin7: {operation}: Total {total!r} is not a number", system=SYSTEM) from None
+        return rows, count
+
     # ------------------------------------------------------------------------------------ webhooks
 
     def list_webhooks(self) -> list[Cin7Webhook]:

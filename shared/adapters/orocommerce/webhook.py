@@ -106,7 +106,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _load(raw_body: bytes) -> Any:
+def load_json(raw_body: bytes) -> Any:
     """The body as JSON: strict UTF-8 (`json.loads` would also guess UTF-16 and UTF-32), no NaN or Infinity,
     at most `MAX_NESTING` levels and no string that cannot be encoded again (a lone surrogate escape)."""
     try:
@@ -160,7 +160,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     """The order id and version in a delivery; None for a topic that is not about orders."""
-    data = _load(raw_body)
+    data = load_json(raw_body)
     try:
         delivery = OroWebhookDelivery.model_validate(data)
     except ValidationError as err:

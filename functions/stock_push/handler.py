@@ -1,0 +1,85 @@
+"""SQS consumer of the stock queue: one stock step per message (shared/flows/stock.py), partial batch
+responses.
+
+As for orders, a step the ERP budget has no token for (or Oro or Cin7 throttled) is sent back with a delay
+instead of sleeping in a paid Lambda, and a refused credential alarms (`CredentialsRejected`) and comes back
+later and later. Anything else that fails is retried by SQS and ends in the stock DLQ after maxReceiveCount;
+the next scheduled run recomputes everything anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.adapters.cin7.stock import Cin7Stock
+from shared.adapters.orocommerce.inventory import OroInventory
+from shared.errors import CredentialsRejected, Throttled
+from shared.flows.stock import StockFlow, StockWork
+from shared.observability import count_credentials_rejected, logger, metrics, tracer
+from shared.runtime import Runtime
+
+processor = BatchProcessor(event_type=EventType.SQS)
+MAX_DELAY_SECONDS = 900
+MAX_DEFERRALS = 50
+MAX_CREDENTIAL_DEFERRALS = 300
+ERP_STEPS = frozenset({"stock_page", "stock_refresh", "stock_webhooks"})
+ORO_STEPS = frozenset({"stock_refresh", "stock_push", "stock_check", "stock_write"})
+
+
+def _flow(rt: Runtime, kind: str) -> StockFlow:
+    """The flow with only the systems this step calls (a page read never builds an Oro client)."""
+    source = Cin7Stock(rt.erp("stock").client) if kind in ERP_STEPS else None
+    target = OroInventory(rt.storefront.client) if kind in ORO_STEPS else None
+    return StockFlow(rt.config, rt.state, rt.stock_queue, rt.clock, source=source, target=target)
+
+
+def _defer(work: StockWork, seconds: float, counter: str) -> None:
+    body = work.model_dump(mode="json", exclude_defaults=True)
+    body[counter] = getattr(work, counter) + 1
+    Runtime.get().stock_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
+    metrics.add_metric(name="StockStepDeferred", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    work = StockWork.model_validate_json(record.body)  # a malformed message fails → retried → DLQ
+    rt = Runtime.get()
+    try:
+        result = _flow(rt, work.kind).handle(work)
+    except CredentialsRejected as err:
+        count_credentials_rejected(err.system)
+        rt.drop_credentials(err.system)
+        if work.credential_deferrals >= MAX_CREDENTIAL_DEFERRALS:
+            raise
+        delay = rt.config.secrets.rejected_retry_seconds * 2 ** min(work.credential_deferrals, 10)
+        _defer(work, delay, "credential_deferrals")
+        logger.error(
+            "credentials rejected; stock step deferred", extra={"system": err.system, "kind": work.kind}
+        )
+        return {"kind": work.kind, "outcome": "deferred"}
+    except Throttled as err:
+        if work.deferrals >= MAX_DEFERRALS:
+            raise
+        _defer(work, err.retry_after_seconds or 30, "deferrals")
+        logger.info("stock step deferred", extra={"kind": work.kind, "reason": str(err)})
+        return {"kind": work.kind, "outcome": "deferred"}
+    metrics.add_metric(
+        name="StockLevelsWritten", unit=MetricUnit.Count, value=result.get("levels_written", 0)
+    )
+    logger.info("stock step done", extra={"kind": work.kind, **result})
+    return {"kind": work.kind, "outcome": "done", **result}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    metrics.add_dimension(name="flow", value="stock")
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,71 @@
+"""Cin7 Core webhooks (reference §7): no signature, so each is registered with a secret header that the
+route compares in constant time; routed by URL, since some bodies (the stock one) carry no `EventType`.
+
+`Stock/AvailableStockLevelChanged` is a bare JSON array of availability rows. Its figures are not used:
+deliveries may repeat or arrive out of order, so the SKUs it names are re-read (shared/flows/stock.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.cin7.models import Cin7Webhook, Cin7WebhookHeader
+from shared.adapters.orocommerce.webhook import BadWebhook, load_json
+
+SECRET_HEADER = "X-Orosync-Secret"  # noqa: S105 - a header name; registered on each Cin7 webhook as an ExternalHeaders entry
+MAX_SKU_CHARS = 50  # Cin7's SKU length
+MAX_ROWS = 10_000
+
+
+def secret_valid(given: str | None, secrets: list[str]) -> bool:
+    if not given or not given.isascii():
+        return False
+    # Every candidate is compared (no early exit), each in constant time.
+    matches = [hmac.compare_digest(given.encode(), s.encode()) for s in secrets if s]
+    return any(matches)
+
+
+def availability_skus(raw_body: bytes) -> list[str]:
+    """The distinct SKUs a `Stock/AvailableStockLevelChanged` delivery names, in first-seen order."""
+    data = load_json(raw_body)
+    if not isinstance(data, list):
+        raise BadWebhook(f"body must be a JSON array of availability rows, got {type(data).__name__}")
+    if len(data) > MAX_ROWS:
+        raise BadWebhook(f"body has {len(data)} rows; at most {MAX_ROWS} are taken")
+    skus: dict[str, None] = {}
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise BadWebhook(f"[{index}]: an availability row must be an object")
+        sku = row.get("SKU")
+        if not isinstance(sku, str) or not sku.strip():
+            raise BadWebhook(f"[{index}].SKU: missing or not a string")
+        if len(sku) > MAX_SKU_CHARS:
+            raise BadWebhook(f"[{index}].SKU: longer than {MAX_SKU_CHARS} characters")
+        skus[sku] = None
+    return list(skus)
+
+
+def ensure_webhook(client: Cin7Client, event_type: str, url: str, secret: str) -> str:
+    """Register the webhook for `event_type` at `url` with our secret header, or bring an existing one (Cin7
+    switched it off after failed deliveries, or its URL or header changed) back to that. Idempotent; returns
+    what it did: "created", "updated" or "unchanged"."""
+    header = Cin7WebhookHeader.model_validate({"Key": SECRET_HEADER, "Value": secret})
+    for existing in client.list_webhooks():
+        if existing.Type != event_type:
+            continue
+        ours = [h for h in existing.ExternalHeaders if h.Key == SECRET_HEADER]
+        same_secret = len(ours) == 1 and ours[0].Value.get_secret_value() == secret
+        if existing.IsActive and existing.ExternalURL == url and same_secret:
+            return "unchanged"
+        others = [h for h in existing.ExternalHeaders if h.Key != SECRET_HEADER]
+        client.update_webhook(
+            existing.model_copy(
+                update={"IsActive": True, "ExternalURL": url, "ExternalHeaders": [*others, header]}
+            )
+        )
+        return "updated"
+    client.create_webhook(
+        Cin7Webhook(Type=event_type, ExternalURL=url, IsActive=True, ExternalHeaders=[header])
+    )
+    return "created"
