@@ -851,7 +851,9 @@ class OroClient:
 
 def _inventory_status(status: str) -> str:
     if status not in INVENTORY_STATUSES:
-        raise ValueError(f"{status!r} is not an Oro inventory status ({', '.join(sorted(INVENTORY_STATUSES))})")
+        raise ValueError(
+            f"{status!r} is not an Oro inventory status ({', '.join(sorted(INVENTORY_STATUSES))})"
+        )
     return status
 
 
