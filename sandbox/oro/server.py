@@ -1068,6 +1068,7 @@ class OroSandbox:
                 "relationships": {"owner": ref("users", "1"), "organization": ref("organizations", "1")},
             }
             self.store.data["asyncoperations"][op_id] = rec
+            self.store.index_add("asyncoperations", rec)
             self.store.version += 1
             doc = {
                 "data": resource_object(self.store.view(), "asyncoperations", rec, req.api_url, None, True)

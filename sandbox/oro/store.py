@@ -2013,6 +2013,7 @@ def bulk_products(store: Store, items: Any) -> dict[str, int]:
         name_rec = blank_record(REGISTRY["productnames"], store.next_id("productnames"))
         name_rec["attributes"]["string"] = name
         store.data["productnames"][name_rec["id"]] = name_rec
+        store.index_add("productnames", name_rec)
         product["relationships"]["names"] = [ref("productnames", name_rec["id"])]
         for code, rate_text, precision in units:
             unit = store.data["productunits"].get(code)
