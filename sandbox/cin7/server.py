@@ -642,7 +642,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 deliveries = [d for d in deliveries if d["Type"] == query.get("type")]
             return {"deliveries": deliveries}
         if (method, path) == ("POST", "/stock-levels"):
-            return sb.seed_stock_levels(body.get("products"), emit=bool_value(body.get("emit"), "emit", False))
+            return sb.seed_stock_levels(
+                body.get("products"), emit=bool_value(body.get("emit"), "emit", False)
+            )
         if (method, path) == ("GET", "/config"):
             return sb.config
         if (method, path) == ("POST", "/config"):

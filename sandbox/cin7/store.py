@@ -984,7 +984,9 @@ class Store:
                 locations = [loc for loc in locations if _key(loc["Name"]) == location_name]
             if query.has("Batch"):
                 products = []  # the sandbox keeps no batches
-            return paginate(_Grid(products, locations, self._availability_row), query, "ProductAvailabilityList")
+            return paginate(
+                _Grid(products, locations, self._availability_row), query, "ProductAvailabilityList"
+            )
 
     def _availability_row(self, product: Json, location: Json, *, webhook: bool = False) -> Json:
         """A `/ref/productavailability` row; `webhook`: the `Stock/AvailableStockLevelChanged` row (reference §7:
@@ -2359,7 +2361,9 @@ class Store:
 class _Grid(Sequence[Json]):
     """The rows products × locations (product-major), built only for the indexes asked for."""
 
-    def __init__(self, products: list[Json], locations: list[Json], row: Callable[[Json, Json], Json]) -> None:
+    def __init__(
+        self, products: list[Json], locations: list[Json], row: Callable[[Json, Json], Json]
+    ) -> None:
         self._products, self._locations, self._row = products, locations, row
 
     def __len__(self) -> int:

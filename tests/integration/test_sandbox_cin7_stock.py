@@ -55,14 +55,16 @@ def stock_deliveries(sandbox: Cin7Sandbox) -> list[dict[str, Any]]:
 
 
 def seed_levels(sandbox: Cin7Sandbox, products: list[dict[str, Any]], **extra: Any) -> httpx.Response:
-    return httpx.post(
-        sandbox.control_url + "stock-levels", json={"products": products, **extra}, timeout=60
-    )
+    return httpx.post(sandbox.control_url + "stock-levels", json={"products": products, **extra}, timeout=60)
 
 
 def empty_tenant(client: httpx.Client) -> None:
     """Two locations and the unit "Item", no products."""
-    for path, name in (("ref/unit", "Item"), ("ref/location", "Main Warehouse"), ("ref/location", "Sydney DC")):
+    for path, name in (
+        ("ref/unit", "Item"),
+        ("ref/location", "Main Warehouse"),
+        ("ref/location", "Sydney DC"),
+    ):
         assert send(client, "POST", path, {"Name": name}).status_code == 200
 
 
@@ -114,7 +116,9 @@ def test_a_draft_stock_adjustment_sends_nothing(
     register(cin7_client, cin7_webhook_receiver.url, STOCK, **SECRET)
     draft = adjust(cin7_client, "DRAFT", [{"SKU": "GAD-200", "Location": "Sydney DC", "Quantity": 40}])
     assert stock_deliveries(cin7_sandbox) == []
-    completed = send(cin7_client, "PUT", "stockadjustment", {"TaskID": draft["TaskID"], "Status": "COMPLETED"})
+    completed = send(
+        cin7_client, "PUT", "stockadjustment", {"TaskID": draft["TaskID"], "Status": "COMPLETED"}
+    )
     assert completed.status_code == 200
     body = cin7_webhook_receiver.wait_for(1)[0]["body"]
     assert [(r["SKU"], r["Location"], r["Available"], r["MaxRows"]) for r in body] == [
@@ -228,7 +232,11 @@ def test_twenty_thousand_seeded_products_page_as_forty_thousand_rows(
 ) -> None:
     empty_tenant(cin7_client)
     products = [
-        {"SKU": f"S-{n:05d}", "Name": f"Seed {n}", "levels": {"Main Warehouse": str(n % 97), "Sydney DC": "3"}}
+        {
+            "SKU": f"S-{n:05d}",
+            "Name": f"Seed {n}",
+            "levels": {"Main Warehouse": str(n % 97), "Sydney DC": "3"},
+        }
         for n in range(1, 20_001)
     ]
     assert seed_levels(cin7_sandbox, products).json() == {"created": 20_000, "updated": 0}
