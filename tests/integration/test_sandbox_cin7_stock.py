@@ -145,6 +145,22 @@ def test_authorising_a_sale_and_voiding_it_send_the_allocation_changes(
     assert len(cin7_webhook_receiver.requests) == 2  # the DRAFT order allocated nothing
 
 
+def test_auto_assembly_sends_the_components_change_but_not_the_case_that_is_built_and_allocated(
+    cin7_client: httpx.Client, cin7_demo: dict, cin7_webhook_receiver: WebhookReceiver
+) -> None:
+    register(cin7_client, cin7_webhook_receiver.url, STOCK, **SECRET)
+    sale = create_sale(cin7_client, cin7_demo, "oro:order:stock-3")
+    authorised = post_order(cin7_client, sale["ID"], "AUTHORISED", [line("GAD-200-CASE6", 2, "43.7")])
+    assert authorised.status_code == 200, authorised.text
+    body = cin7_webhook_receiver.wait_for(1)[0]["body"]
+    # Two cases built from 12 singles and allocated at once: the case's OnHand rose but its Available did not.
+    assert [(r["SKU"], r["OnHand"], r["Allocated"], r["Available"], r["MaxRows"]) for r in body] == [
+        ("GAD-200", 288, 0, 288, 1)
+    ]
+    case = availability(cin7_client, "GAD-200-CASE6", "Main Warehouse")
+    assert (case["OnHand"], case["Allocated"], case["Available"]) == (2, 2, 0)
+
+
 def test_stock_webhook_is_switched_off_after_six_failed_deliveries(
     cin7_sandbox: Cin7Sandbox,
     cin7_client: httpx.Client,
