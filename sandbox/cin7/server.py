@@ -33,7 +33,7 @@ from sandbox.cin7.limits import (
     throttle_response,
 )
 from sandbox.cin7.store import DEFAULT_TIER_NAMES, Store
-from sandbox.cin7.util import ApiError, Query, dumps, loads_tagged, parse_body
+from sandbox.cin7.util import ApiError, Query, bool_value, dumps, loads_tagged, parse_body
 from sandbox.cin7.webhooks import WebhookDispatcher
 from sandbox.httpbody import BadBody, linger, read_body
 
@@ -337,6 +337,16 @@ class Cin7Sandbox:
         with self.stats_data.lock:
             return self.stats_data.throttled_by_limit + self.stats_data.throttled_by_fault
 
+    def seed_stock_levels(self, products: Any, *, emit: bool = False) -> dict[str, Any]:
+        """Create stock products and set OnHand in bulk (see `Store.seed_stock_levels`); webhooks only if `emit`."""
+        if emit:
+            with self.store.stock_events():
+                counts = self.store.seed_stock_levels(products)
+        else:
+            counts = self.store.seed_stock_levels(products)
+        self._persist()
+        return counts
+
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         return self.dispatcher.records()
 
@@ -366,7 +376,7 @@ class Cin7Sandbox:
 
     # ------------------------------------------------------------------------------------------ internals
 
-    def _emit(self, event_type: str, payload: dict[str, Any]) -> None:
+    def _emit(self, event_type: str, payload: dict[str, Any] | list[dict[str, Any]]) -> None:
         webhooks = self.store.active_webhooks(event_type)
         if webhooks:
             self.dispatcher.enqueue(event_type, payload, webhooks)
@@ -560,7 +570,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         try:
             body = parse_body(raw) if method in ("POST", "PUT") else None
-            with sb.store.lock:  # encode under the lock: the result may be a live record
+            # Encode under the lock: the result may be a live record. A write that changes Available emits
+            # Stock/AvailableStockLevelChanged once, after its own events.
+            with sb.store.lock, sb.store.stock_events():
                 payload = dumps(handler(query, body))
         except ApiError as error:
             self._send_error(error)
@@ -629,6 +641,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if query.has("type"):
                 deliveries = [d for d in deliveries if d["Type"] == query.get("type")]
             return {"deliveries": deliveries}
+        if (method, path) == ("POST", "/stock-levels"):
+            return sb.seed_stock_levels(
+                body.get("products"), emit=bool_value(body.get("emit"), "emit", False)
+            )
         if (method, path) == ("GET", "/config"):
             return sb.config
         if (method, path) == ("POST", "/config"):

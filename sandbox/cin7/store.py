@@ -9,7 +9,8 @@ the JSON writer never sends.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from sandbox.cin7.util import (
 )
 
 Json = dict[str, Any]
-Emit = Callable[[str, Json], None]
+Emit = Callable[[str, Json | list[Json]], None]
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -76,6 +77,7 @@ WEBHOOK_TYPES = (
     "Task/Overdue",
 )
 MAX_WEBHOOKS_PER_TYPE = 5
+STOCK_EVENT = "Stock/AvailableStockLevelChanged"
 
 CUSTOMER_TEXT_FIELDS = {
     "DisplayName": 256,
@@ -152,6 +154,7 @@ SALE_TEXT_FIELDS = {
     "Carrier": 256,
     "ExternalID": 256,
 }
+PRODUCT_LISTS = ("Suppliers", "ReorderLevels", "Movements", "Attachments", "CustomPrices")
 AUTO_PICK_MODES = ("NOPICK", "AUTOPICK", "AUTOPICKPACK", "AUTOPICKPACKSHIP")
 
 
@@ -181,6 +184,8 @@ class Store:
         self.company = company
         self.reject_duplicate_lines = reject_duplicate_lines
         self.emit: Emit = emit or (lambda _type, _payload: None)
+        # While `stock_events()` is open: "<productID>|<locationID>" -> Available when first touched.
+        self._touched: dict[str, Decimal] | None = None
         self._initial_tiers = list(price_tier_names or DEFAULT_TIER_NAMES)
         self.reset(guid_seed=guid_seed)
 
@@ -339,7 +344,43 @@ class Store:
         return sale
 
     def _stock(self, product_id: str, location_id: str) -> Json:
-        return self.stock.setdefault(f"{product_id}|{location_id}", {"OnHand": ZERO, "Allocated": ZERO})
+        """The level every write changes stock through (so `stock_events` sees each change)."""
+        key = f"{product_id}|{location_id}"
+        level = self.stock.setdefault(key, {"OnHand": ZERO, "Allocated": ZERO})
+        if self._touched is not None and key not in self._touched:
+            self._touched[key] = level["OnHand"] - level["Allocated"]
+        return level
+
+    @contextmanager
+    def stock_events(self) -> Iterator[None]:
+        """Around one write: if it ends without error and the Available (OnHand - Allocated) of any product at
+        any location changed, one `Stock/AvailableStockLevelChanged` event whose payload is a bare array with a
+        row per changed (product, location). Nested uses report in the outermost one."""
+        with self.lock:
+            if self._touched is not None:
+                yield
+                return
+            self._touched = {}
+            try:
+                yield
+                rows = self._changed_rows(self._touched)
+            finally:
+                self._touched = None
+            if rows:
+                for row in rows:
+                    row["MaxRows"] = len(rows)
+                self.emit(STOCK_EVENT, rows)
+
+    def _changed_rows(self, before: dict[str, Decimal]) -> list[Json]:
+        rows = []
+        for key, available in before.items():
+            level = self.stock[key]
+            if level["OnHand"] - level["Allocated"] == available:
+                continue
+            product_id, location_id = key.split("|", 1)
+            product, location = self.products[product_id], self.locations[location_id]
+            rows.append(self._availability_row(product, location, webhook=True))
+        return rows
 
     # ------------------------------------------------------------------------------------------ /me, /ref
 
@@ -877,7 +918,7 @@ class Store:
         if cur["AutoAssembly"] and not cur["BillOfMaterialsProducts"]:
             raise bad("AutoAssembly needs a bill of materials (BillOfMaterialsProducts).")
         cur["BOMType"] = "Assembly" if cur["BillOfMaterial"] else ""
-        for name in ("Suppliers", "ReorderLevels", "Movements", "Attachments", "CustomPrices"):
+        for name in PRODUCT_LISTS:
             cur.setdefault(name, [])
         cur.setdefault("AverageCost", ZERO)
         if creating:
@@ -921,49 +962,60 @@ class Store:
     # ------------------------------------------------------------------------------------------ stock
 
     def availability_get(self, query: Query, _body: Any) -> Json:
+        """One row per stock product × location, in product creation order then location order (stable pages
+        while the tenant is unchanged). Only the rows of the asked page are built, so a page of 1000 out of
+        40,000 rows costs about as much as a page out of 1000."""
         with self.lock:
-            rows = []
-            for product in self.products.values():
-                if product["Type"] != "Stock":
-                    continue
-                if query.has("ID") and product["ID"] != query.get("ID"):
-                    continue
-                if query.has("Sku") and _key(product["SKU"]) != _key(query.get("Sku") or ""):
-                    continue
-                if query.has("Name") and not _key(product["Name"]).startswith(_key(query.get("Name") or "")):
-                    continue
-                if query.has("Category") and _key(product.get("Category") or "") != _key(
-                    query.get("Category") or ""
-                ):
-                    continue
-                for location in self.locations.values():
-                    if query.has("Location") and _key(location["Name"]) != _key(query.get("Location") or ""):
-                        continue
-                    level = self.stock.get(
-                        f"{product['ID']}|{location['ID']}", {"OnHand": ZERO, "Allocated": ZERO}
-                    )
-                    rows.append(
-                        {
-                            "ID": product["ID"],
-                            "SKU": product["SKU"],
-                            "Name": product["Name"],
-                            "Barcode": product.get("Barcode") or "",
-                            "Location": location["Name"],
-                            "Bin": None,
-                            "Batch": None,
-                            "ExpiryDate": None,
-                            "OnHand": level["OnHand"],
-                            "Allocated": level["Allocated"],
-                            "Available": level["OnHand"] - level["Allocated"],
-                            "OnOrder": ZERO,
-                            "StockOnHand": q4(level["OnHand"] * product.get("AverageCost", ZERO)),
-                            "InTransit": ZERO,
-                            "NextDeliveryDate": None,
-                        }
-                    )
+            products = [p for p in self.products.values() if p["Type"] == "Stock"]
+            if query.has("ID"):
+                products = [p for p in products if p["ID"] == query.get("ID")]
+            if query.has("Sku"):
+                sku = _key(query.get("Sku") or "")
+                products = [p for p in products if _key(p["SKU"]) == sku]
+            if query.has("Name"):
+                name = _key(query.get("Name") or "")
+                products = [p for p in products if _key(p["Name"]).startswith(name)]
+            if query.has("Category"):
+                category = _key(query.get("Category") or "")
+                products = [p for p in products if _key(p.get("Category") or "") == category]
+            locations = list(self.locations.values())
+            if query.has("Location"):
+                location_name = _key(query.get("Location") or "")
+                locations = [loc for loc in locations if _key(loc["Name"]) == location_name]
             if query.has("Batch"):
-                rows = []  # the sandbox keeps no batches
-            return paginate(rows, query, "ProductAvailabilityList")
+                products = []  # the sandbox keeps no batches
+            return paginate(
+                _Grid(products, locations, self._availability_row), query, "ProductAvailabilityList"
+            )
+
+    def _availability_row(self, product: Json, location: Json, *, webhook: bool = False) -> Json:
+        """A `/ref/productavailability` row; `webhook`: the `Stock/AvailableStockLevelChanged` row (reference §7:
+        `Category` instead of `InTransit`/`NextDeliveryDate`; the caller adds `MaxRows`)."""
+        level = self.stock.get(f"{product['ID']}|{location['ID']}") or {"OnHand": ZERO, "Allocated": ZERO}
+        row: Json = {
+            "ID": product["ID"],
+            "SKU": product["SKU"],
+            "Name": product["Name"],
+            "Barcode": product.get("Barcode") or "",
+            "Location": location["Name"],
+            "Bin": None,
+            "Batch": None,
+            "ExpiryDate": None,
+        }
+        if webhook:
+            row["Category"] = product.get("Category") or ""
+        row.update(
+            {
+                "OnHand": level["OnHand"],
+                "Allocated": level["Allocated"],
+                "Available": level["OnHand"] - level["Allocated"],
+                "OnOrder": ZERO,
+                "StockOnHand": q4(level["OnHand"] * product.get("AverageCost", ZERO)),
+            }
+        )
+        if not webhook:
+            row.update({"InTransit": ZERO, "NextDeliveryDate": None})
+        return row
 
     def adjustment_list(self, query: Query, _body: Any) -> Json:
         with self.lock:
@@ -1090,6 +1142,66 @@ class Store:
                         self.products[line["ProductID"]]["AverageCost"] = line["UnitCost"]
             self.adjustments[adjustment["TaskID"]] = adjustment
             return adjustment
+
+    def seed_stock_levels(self, raw_products: Any) -> Json:
+        """Control API (`POST /__sandbox/stock-levels`): a large catalogue without API calls or rate limit.
+
+        Each item `{"SKU", "Name", "Category"?, "Barcode"?, "levels": {location name: OnHand}}` creates the stock
+        product when its SKU is new (unit "Item", the defaults of `POST /product`) and SETS OnHand at each named
+        location (Allocated untouched). An existing product keeps its fields. All is checked before anything
+        changes. Events are the caller's choice (`stock_events`).
+        """
+        if not isinstance(raw_products, list):
+            raise bad("products must be an array.")
+        with self.lock:
+            by_sku = {_key(p["SKU"]): p for p in self.products.values()}
+            locations = {_key(loc["Name"]): loc for loc in self.locations.values()}
+            plan: list[tuple[Json | None, Json, list[tuple[str, Decimal]]]] = []
+            seen: set[str] = set()
+            for index, raw in enumerate(raw_products, start=1):
+                where = f"products[{index}]"
+                raw = _object(raw, where)
+                sku = req_text(raw.get("SKU"), f"{where}.SKU", max_len=50)
+                if _key(sku) in seen:
+                    raise bad(f"{where}: SKU '{sku}' appears twice.")
+                seen.add(_key(sku))
+                product = by_sku.get(_key(sku))
+                if product is not None and product["Type"] != "Stock":
+                    raise bad(f"{where}: '{product['SKU']}' is not a stock product.")
+                fields: Json = {}
+                if product is None:
+                    fields = {
+                        "SKU": sku,
+                        "Name": req_text(raw.get("Name"), f"{where}.Name"),
+                        "Category": text_value(raw.get("Category"), f"{where}.Category") or "General",
+                        "Barcode": text_value(raw.get("Barcode"), f"{where}.Barcode", max_len=50) or "",
+                    }
+                levels = raw.get("levels")
+                if not isinstance(levels, dict):
+                    raise bad(f"{where}.levels must be an object of location name to OnHand.")
+                targets = []
+                for name, value in levels.items():
+                    location = locations.get(_key(name))
+                    if location is None:
+                        raise bad(f"{where}: location '{name}' not found.")
+                    on_hand = req_decimal(value, f"{where}.levels['{name}']", minimum=ZERO)
+                    targets.append((location["ID"], on_hand))
+                plan.append((product, fields, targets))
+            template: Json | None = None
+            created = 0
+            for product, fields, targets in plan:
+                if product is None:
+                    if template is None:  # the first one goes the API's way: every default and check
+                        product = template = self._product_write(None, {**fields, "UOM": "Item"})
+                    else:
+                        product = {**template, **fields, "ID": self.ids.new()}
+                        for name in ("BillOfMaterialsProducts", "BillOfMaterialsServices", *PRODUCT_LISTS):
+                            product[name] = []
+                    self.products[product["ID"]] = product
+                    created += 1
+                for location_id, on_hand in targets:
+                    self._stock(product["ID"], location_id)["OnHand"] = on_hand
+            return {"created": created, "updated": len(plan) - created}
 
     # ------------------------------------------------------------------------------------------ sales
 
@@ -2244,6 +2356,26 @@ class Store:
         with self.lock:
             if webhook_id in self.webhooks:
                 self.webhooks[webhook_id]["IsActive"] = False
+
+
+class _Grid(Sequence[Json]):
+    """The rows products × locations (product-major), built only for the indexes asked for."""
+
+    def __init__(
+        self, products: list[Json], locations: list[Json], row: Callable[[Json, Json], Json]
+    ) -> None:
+        self._products, self._locations, self._row = products, locations, row
+
+    def __len__(self) -> int:
+        return len(self._products) * len(self._locations)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        product, location = divmod(index, len(self._locations))
+        return self._row(self._products[product], self._locations[location])
 
 
 def _object(value: Any, where: str = "The request body") -> Json:

@@ -10,7 +10,7 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -298,7 +298,7 @@ class Query:
 MAX_LIMIT = 1000
 
 
-def paginate(items: list[Any], query: Query, key: str) -> dict[str, Any]:
+def paginate(items: Sequence[Any], query: Query, key: str) -> dict[str, Any]:
     """`{"Total": n, "Page": p, key: [...]}` with Page 1-based, Limit default 100, max 1000."""
     page = query.as_int("Page", 1)
     limit = query.as_int("Limit", 100)

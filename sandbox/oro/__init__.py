@@ -20,7 +20,14 @@ Control API (no auth, never counted as API calls), under ``/__sandbox/``:
   ``POST rfqs/{id}/status`` with ``{"internalStatus": .., "customerStatus": ..}``
 - ``GET webhook-deliveries`` (``?topic=&messageId=&webhookId=&outcome=``), ``DELETE webhook-deliveries``,
   ``POST webhook-deliveries/wait {"timeout": 10}``
-- ``GET|POST|DELETE faults`` (see ``faults.py`` for the rule schema)
+- ``GET|POST|DELETE faults`` (see ``faults.py`` for the rule schema); ``{"batch_fail_ids": {"inventorylevels":
+  ["12", "15"]}}`` makes the Batch API refuse those records (errors at their ``/data/N``, the others applied,
+  the operation ``success`` with ``errorCount`` = the refused records)
+- ``POST products {"products": [{"sku": "S-00001", "units": [["each", "1"], ["case", "12"]]}, ...]}``: bulk seed
+  for big catalogues (20,000 products in about a second): enabled simple products named after their SKU (or
+  ``name``), their unit precisions (``[code, conversionRate(, precision)]``, the first one primary) and an
+  inventory level per unit at quantity 0, written straight into the store (no webhooks); an unknown unit code
+  becomes a ``productunits`` record. All or nothing; answers the counts created
 - ``GET|POST config`` (external_status_management, default_page_size, max_page_size, webhook_includes,
   token_ttl, batch_delay, batch_paused, default_internal_status, taxation); ``POST batch {"paused": true}``.
   ``taxation`` is Oro's tax calculation: ``null`` (off, the start state: no ``tax`` row in an order's

@@ -138,6 +138,7 @@ class BatchProcessor:
                 tx = self.sandbox.new_tx()
                 writer = Writer(tx, store.options)
                 try:
+                    self._injected_failure(type_, item)
                     result = writer.write(
                         type_,
                         item,
@@ -166,6 +167,13 @@ class BatchProcessor:
             self._update(op_id, progress=round((i + 1) / max(1, len(items)), 4))
         counts_out = {"aggregateTime": int((time.monotonic() - started) * 1000), **counts}
         self._finish(op_id, "success", counts_out, errors, error_ids, started)
+
+    def _injected_failure(self, type_: str, item: Any, pointer: str | None = None) -> None:
+        """The control API's `batch_fail_ids` fault: this record is refused (faults.py)."""
+        if isinstance(item, dict) and self.sandbox.faults.batch_fails(type_, item.get("id")):
+            raise ApiError(
+                400, "sandbox fault", f"The {type_} record {item['id']} is refused (batch_fail_ids).", pointer
+            )
 
     def _finish(
         self,
@@ -217,6 +225,7 @@ class BatchProcessor:
             subset = [j for j in included_subset(item, included) if j not in used]
             used.update(subset)
             writer = Writer(tx, tx.store.options)
+            self._injected_failure(type_, item, f"/data/{i}")
             result = writer.write(
                 type_,
                 item,

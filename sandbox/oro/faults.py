@@ -14,6 +14,13 @@ is not part of it). For each matching request the rule draws from its own seeded
 `times` caps how many faults (throttle + error + drop) a rule injects; latency is not counted.
 Webhook faults are global: `webhook_duplicate_rate` delivers a notification twice (same messageId),
 `webhook_drop_rate` never sends it (recorded as `dropped`), drawn from `webhook_seed`.
+
+Batch faults are global too: `batch_fail_ids` `{"inventorylevels": ["12", "15"], "products": ["3"]}` makes the
+Batch API refuse the records of those types and ids (a partial failure): each becomes an error of its own
+(status 400, title `sandbox fault`, pointer `/data/N` = its index in the request's `data`), the other records
+are applied, and an asynchronous operation still ends `success` with `errorCount` = the refused records (in sync
+mode the whole request is refused, as for any failing record). Setting it replaces the previous map; `{}` clears
+it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ RULE_KEYS = {
     "times",
 }
 WEBHOOK_KEYS = {"webhook_duplicate_rate", "webhook_drop_rate", "webhook_seed"}
+GLOBAL_KEYS = WEBHOOK_KEYS | {"batch_fail_ids"}
 
 
 class FaultConfigError(ValueError):
@@ -51,6 +59,15 @@ def _rate(body: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise FaultConfigError(f"{key} must be a number between 0 and 1")
     return float(value)
+
+
+def _batch_fail_ids(value: Any) -> dict[str, frozenset[str]]:
+    if not isinstance(value, dict) or not all(
+        isinstance(ids, list) and all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids)
+        for ids in value.values()
+    ):
+        raise FaultConfigError('batch_fail_ids must be {"<resource type>": ["<id>", ...]}')
+    return {str(type_): frozenset(str(i) for i in ids) for type_, ids in value.items()}
 
 
 def _int(body: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
@@ -160,6 +177,8 @@ class FaultInjector:
         self.webhook_seed = 42
         self._webhook_rng = random.Random(self.webhook_seed)
         self.webhook_stats = {"duplicated": 0, "dropped": 0}
+        self.batch_fail_ids: dict[str, frozenset[str]] = {}
+        self.batch_failed = 0
 
     def configure(self, body: Any) -> None:
         """Add rules and/or set webhook faults. Accepts {"rules": [...], "webhook_*": ...}, one rule, or a list."""
@@ -168,7 +187,7 @@ class FaultInjector:
         if not isinstance(body, dict):
             raise FaultConfigError("body must be an object or a list of rules")
         body = dict(body)
-        webhook = {k: body.pop(k) for k in list(body) if k in WEBHOOK_KEYS}
+        webhook = {k: body.pop(k) for k in list(body) if k in GLOBAL_KEYS}
         rules_raw = body.pop("rules", None)
         if rules_raw is None and body:
             rules_raw = [body]
@@ -184,7 +203,7 @@ class FaultInjector:
             if isinstance(raw, dict):
                 raw = dict(raw)
                 for k in list(raw):
-                    if k in WEBHOOK_KEYS:
+                    if k in GLOBAL_KEYS:
                         webhook[k] = raw.pop(k)
                 if not raw:
                     continue
@@ -192,12 +211,15 @@ class FaultInjector:
         dup = _rate(webhook, "webhook_duplicate_rate") if "webhook_duplicate_rate" in webhook else None
         drop = _rate(webhook, "webhook_drop_rate") if "webhook_drop_rate" in webhook else None
         seed = _int(webhook, "webhook_seed", 42, -(2**31), 2**31) if "webhook_seed" in webhook else None
+        fail_ids = _batch_fail_ids(webhook.pop("batch_fail_ids")) if "batch_fail_ids" in webhook else None
         with self._lock:
             self.rules.extend(parsed)
             if dup is not None:
                 self.webhook_duplicate_rate = dup
             if drop is not None:
                 self.webhook_drop_rate = drop
+            if fail_ids is not None:
+                self.batch_fail_ids = fail_ids
             if seed is not None or webhook:
                 self.webhook_seed = seed if seed is not None else self.webhook_seed
                 self._webhook_rng = random.Random(self.webhook_seed)
@@ -210,6 +232,16 @@ class FaultInjector:
             self.webhook_seed = 42
             self._webhook_rng = random.Random(self.webhook_seed)
             self.webhook_stats = {"duplicated": 0, "dropped": 0}
+            self.batch_fail_ids = {}
+            self.batch_failed = 0
+
+    def batch_fails(self, type_: str, id_: Any) -> bool:
+        """Whether the Batch API must refuse this record (`batch_fail_ids`); counts it when so."""
+        with self._lock:
+            if id_ is None or str(id_) not in self.batch_fail_ids.get(type_, ()):
+                return False
+            self.batch_failed += 1
+            return True
 
     def decide(self, method: str, path: str) -> Decision:
         decision = Decision()
@@ -267,4 +299,6 @@ class FaultInjector:
                 "webhook_drop_rate": self.webhook_drop_rate,
                 "webhook_seed": self.webhook_seed,
                 "webhook_stats": dict(self.webhook_stats),
+                "batch_fail_ids": {t: sorted(ids) for t, ids in self.batch_fail_ids.items()},
+                "batch_failed": self.batch_failed,
             }

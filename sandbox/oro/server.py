@@ -47,6 +47,7 @@ from .store import (
     Store,
     Tx,
     Writer,
+    bulk_products,
     collect_included,
     delete_record,
     resource_object,
@@ -1067,6 +1068,7 @@ class OroSandbox:
                 "relationships": {"owner": ref("users", "1"), "organization": ref("organizations", "1")},
             }
             self.store.data["asyncoperations"][op_id] = rec
+            self.store.index_add("asyncoperations", rec)
             self.store.version += 1
             doc = {
                 "data": resource_object(self.store.view(), "asyncoperations", rec, req.api_url, None, True)
@@ -1252,6 +1254,11 @@ class OroSandbox:
             return _json(200, {"paused": self.batch.paused, "delay": self.batch.delay})
         if route == "state" and m == "GET":
             return _json(200, self.store.snapshot())
+        if route == "products" and m == "POST":
+            if not isinstance(body, dict) or set(body) != {"products"}:
+                raise ValueError('body must be {"products": [{"sku": .., "units": [[code, rate], ..]}, ..]}')
+            with self.store.lock:
+                return _json(200, {"created": bulk_products(self.store, body["products"])})
         if len(parts) == 3 and parts[0] == "orders" and parts[2] == "internal-status" and m == "POST":
             status = body.get("status") if isinstance(body, dict) else None
             return self._set_status(parts[1], "orders", {"internalStatus": ("orderinternalstatuses", status)})

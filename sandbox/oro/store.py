@@ -465,6 +465,20 @@ def _default(value: Any) -> Any:
 # -------------------------------------------------------------------------------------------------- writes
 
 
+def blank_record(res: Resource, id_: str) -> Record:
+    """A new record of `res` holding only its defaults."""
+    rec: Record = {"id": id_, "attributes": {}, "relationships": {}}
+    for a in res.attrs:
+        rec["attributes"][a.name] = _default(a.default) if a.default is not None else None
+    for r in res.rels:
+        if r.inverse is None:
+            if r.default is not None:
+                rec["relationships"][r.name] = _default(r.default)
+            else:
+                rec["relationships"][r.name] = [] if r.many else None
+    return rec
+
+
 @dataclass
 class WriteResult:
     key: Key
@@ -690,16 +704,7 @@ class Writer:
 
     # ---- records ----------------------------------------------------------------------------------------
     def _blank(self, res: Resource, id_: str) -> Record:
-        rec: Record = {"id": id_, "attributes": {}, "relationships": {}}
-        for a in res.attrs:
-            rec["attributes"][a.name] = _default(a.default) if a.default is not None else None
-        for r in res.rels:
-            if r.inverse is None:
-                if r.default is not None:
-                    rec["relationships"][r.name] = _default(r.default)
-                else:
-                    rec["relationships"][r.name] = [] if r.many else None
-        return rec
+        return blank_record(res, id_)
 
     def _new_record(self, res: Resource, data: dict[str, Any], ptr: str) -> Record:
         given = data.get("id")
@@ -1233,8 +1238,11 @@ def _levels_of(tx: Tx, precision_id: str) -> Iterator[Record]:
 
 
 def hook_inventorylevels(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
+    # Oro's InventoryLevel constraints on quantity: NotBlank, Range(min 0), Decimal (InventoryBundle
+    # validation.yml); no check against the unit's precision.
     if rec["attributes"].get("quantity") is None:
         writer.tx.errors.append(not_blank(f"{ptr}/attributes/quantity"))
+    _positive(writer, rec, "quantity", ptr, allow_zero=True)
 
 
 def hook_pricelists(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
@@ -1576,7 +1584,9 @@ def validate_record(tx: Tx, res: Resource, rec: Record, ptr: str, errors: list[A
         value = rec["attributes"].get(a.name)
         if a.required and (value is None or value == "" or value == []):
             errors.append(not_blank(f"{ptr}/attributes/{a.name}"))
-        if a.unique and value is not None:
+        original = tx.originals.get((res.type, rec["id"]))
+        unchanged = original is not None and original["attributes"].get(a.name) == value
+        if a.unique and value is not None and not unchanged:  # a stored value was checked when written
             for oid, other in tx.records(res.type):
                 if oid != rec["id"] and other["attributes"].get(a.name) == value:
                     errors.append(
@@ -1772,6 +1782,16 @@ def _compile_filter(res: Resource, spec: Filt, expr: FilterExpr) -> Callable[[An
             return str(v).upper()
         return v
 
+    if op == "eq" and kind != "datetime" and not any(".." in part for part in parts):
+        targets = {conv(part) for part in parts}  # plain equality: one set lookup per stored value
+
+        def in_targets(value: Any) -> bool:
+            if isinstance(value, list):
+                return any(norm(v) in targets for v in value)
+            return value is not None and norm(value) in targets
+
+        return in_targets
+
     # matchers on one stored value
     matchers: list[Callable[[Any], bool]] = []
     for part in parts:
@@ -1836,6 +1856,32 @@ def _matcher(kind: str, a: Any, b: Any) -> Callable[[Any], bool]:
     return match
 
 
+def _indexed_pool(tx: Tx, res: Resource, query: Query) -> list[Record] | None:
+    """The only records an `=` filter on the id or on a stored relationship can match, found through the ids
+    and the reverse-reference index instead of a scan (the filters still run on them); None: scan them all."""
+    found: set[str] | None = None
+    for expr in query.filters:
+        spec = res.filt(expr.name)
+        if spec is None or spec.getter is not None or expr.op != "eq" or ".." in expr.value:
+            continue
+        path = spec.path or spec.name
+        values = expr.value.split(",") if spec.arrays else [expr.value]
+        rel = res.rel(path)
+        if path == "id":
+            ids = {v.strip() for v in values}
+            if spec.kind == "int":
+                ids = {str(int(v)) for v in ids if v.lstrip("-").isdigit()}
+            ids = {i for i in ids if tx.get(res.type, i) is not None}
+        elif rel is not None and rel.inverse is None and rel.target is not None:
+            ids = {o["id"] for v in values for o in tx.owners_of(res.type, rel.name, v, rel.target)}
+        else:
+            continue
+        found = ids if found is None else found & ids
+    if found is None:
+        return None
+    return [rec for rec in (tx.get(res.type, i) for i in found) if rec is not None]
+
+
 def select(
     tx: Tx,
     type_: str,
@@ -1867,7 +1913,9 @@ def select(
                 f'The "{spec.name}" filter is required.',
                 parameter=f"filter[{spec.name}]",
             )
-    pool = base if base is not None else [rec for _, rec in tx.records(type_)]
+    pool = base if base is not None else _indexed_pool(tx, res, query)
+    if pool is None:
+        pool = [rec for _, rec in tx.records(type_)]
     recs = [rec for rec in pool if all(p(_filter_value(tx, res, spec, rec["id"], rec)) for spec, p in preds)]
     sort = query.sort if query.sort is not None else [("id", False)]
     allowed = res.sortable or (
@@ -1899,3 +1947,101 @@ def select(
     start = (query.page_number - 1) * size
     page = recs[start : start + size]
     return page, total, start + size < total
+
+
+# -------------------------------------------------------------------------------------------------- bulk seed
+
+
+class SeedError(ValueError):
+    pass
+
+
+def bulk_products(store: Store, items: Any) -> dict[str, int]:
+    """Control API seed for big catalogues: enabled simple products, each with a default name (the SKU unless
+    `name` is given), its unit precisions (`units`: `[[code, conversionRate], ...]` or `[code, rate,
+    precision]`; the first is the primary unit, its rate forced to 1 as Oro does; the precision defaults to
+    the unit's `defaultPrecision`) and one inventory level per precision at quantity 0. Written straight into
+    the store (no hooks, no webhooks), all or nothing; a unit code not yet known becomes a `productunits`
+    record with precision 0. Returns the counts written. The caller holds the store's lock."""
+    if not isinstance(items, list):
+        raise SeedError("products must be a list")
+    known = {str(rec["attributes"].get("sku") or "").upper() for rec in store.data["products"].values()}
+    plan: list[tuple[str, str, list[tuple[str, str, int | None]]]] = []
+    for n, item in enumerate(items):
+        where = f"products[{n}]"
+        if not isinstance(item, dict) or set(item) - {"sku", "name", "units"}:
+            raise SeedError(f"{where}: must be an object with sku, units and optionally name")
+        sku, name, units = item.get("sku"), item.get("name", item.get("sku")), item.get("units")
+        if not isinstance(sku, str) or not sku.strip() or not isinstance(name, str) or not name.strip():
+            raise SeedError(f"{where}: sku and name must be non-empty strings")
+        if sku.upper() in known:
+            raise SeedError(f"{where}: sku {sku!r} is already used")
+        known.add(sku.upper())
+        if not isinstance(units, list) or not units:
+            raise SeedError(f"{where}: units must be a non-empty list of [code, conversionRate(, precision)]")
+        parsed: list[tuple[str, str, int | None]] = []
+        for u in units:
+            ok = isinstance(u, list) and len(u) in (2, 3) and isinstance(u[0], str) and u[0].strip()
+            precision = u[2] if ok and len(u) == 3 else None
+            try:
+                rate = to_decimal(u[1]) if ok else Decimal(0)
+            except (InvalidOperation, ValueError):
+                rate = Decimal(0)
+            if (
+                not ok
+                or rate <= 0
+                or (precision is not None and (type(precision) is not int or precision < 0))
+            ):
+                raise SeedError(
+                    f"{where}: unit {u!r} is not [code, positive conversionRate(, precision >= 0)]"
+                )
+            parsed.append((u[0], "1" if not parsed else plain_decimal(rate), precision))
+        if len({code for code, _, _ in parsed}) != len(parsed):
+            raise SeedError(f"{where}: a unit is listed twice")
+        plan.append((sku, name, parsed))
+    now = fmt_ts(store.clock())
+    counts = {"products": 0, "productunitprecisions": 0, "inventorylevels": 0, "productunits": 0}
+
+    def put(type_: str, rec: Record) -> None:
+        store.data[type_][rec["id"]] = rec
+        store.index_add(type_, rec)
+        counts[type_] += 1
+
+    for sku, name, units in plan:
+        product = blank_record(REGISTRY["products"], store.next_id("products"))
+        product["attributes"].update(sku=sku, status="enabled", createdAt=now, updatedAt=now)
+        name_rec = blank_record(REGISTRY["productnames"], store.next_id("productnames"))
+        name_rec["attributes"]["string"] = name
+        store.data["productnames"][name_rec["id"]] = name_rec
+        store.index_add("productnames", name_rec)
+        product["relationships"]["names"] = [ref("productnames", name_rec["id"])]
+        for code, rate_text, precision in units:
+            unit = store.data["productunits"].get(code)
+            if unit is None:
+                unit = blank_record(REGISTRY["productunits"], code)
+                unit["attributes"].update(
+                    label=code, shortLabel=code, pluralLabel=f"{code}s", shortPluralLabel=f"{code}s"
+                )
+                put("productunits", unit)
+            prec = blank_record(REGISTRY["productunitprecisions"], store.next_id("productunitprecisions"))
+            prec["attributes"].update(
+                precision=precision if precision is not None else unit["attributes"]["defaultPrecision"] or 0,
+                conversionRate=rate_text,
+            )
+            prec["relationships"].update(
+                product=ref("products", product["id"]), unit=ref("productunits", code)
+            )
+            put("productunitprecisions", prec)
+            if product["relationships"]["primaryUnitPrecision"] is None:
+                product["relationships"]["primaryUnitPrecision"] = ref("productunitprecisions", prec["id"])
+            level = blank_record(REGISTRY["inventorylevels"], store.next_id("inventorylevels"))
+            level["attributes"]["quantity"] = "0"
+            level["relationships"].update(
+                product=ref("products", product["id"]),
+                productUnitPrecision=ref("productunitprecisions", prec["id"]),
+            )
+            put("inventorylevels", level)
+        put("products", product)
+    if plan:
+        store.version += 1
+    return counts

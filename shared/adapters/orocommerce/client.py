@@ -38,6 +38,7 @@ from shared.adapters.http import (
     transport_error,
 )
 from shared.adapters.orocommerce.models import (
+    INVENTORY_STATUSES,
     Document,
     Included,
     JsonApiError,
@@ -759,6 +760,30 @@ class OroClient:
             raise ValueError("update_inventory_levels_batch needs at least one level")
         return self.batch_update("inventorylevels", records).id
 
+    def set_inventory_status(self, product_id: str, status: str) -> None:
+        """The product's `inventory_status` (`in_stock`, `out_of_stock`, `discontinued`): Oro never puts a
+        product back in stock by itself (reference §8), so the integration sets it."""
+        self.patch(
+            "products",
+            str(product_id),
+            relationships={"inventory_status": ("prodinventorystatuses", _inventory_status(status))},
+        )
+
+    def set_inventory_statuses_batch(self, statuses: Iterable[tuple[str, str]]) -> str:
+        """`(product id, status)` pairs in one Batch API request; returns the async operation id."""
+        records = [
+            {
+                "id": str(product_id),
+                "relationships": _relationships(
+                    {"inventory_status": ("prodinventorystatuses", _inventory_status(status))}
+                ),
+            }
+            for product_id, status in statuses
+        ]
+        if not records:
+            raise ValueError("set_inventory_statuses_batch needs at least one product")
+        return self.batch_update("products", records).id
+
     def get_async_operation(self, operation_id: str) -> OroAsyncOperation:
         doc = self.get("asyncoperations", str(operation_id))
         return self._typed(
@@ -822,6 +847,14 @@ class OroClient:
                     return existing
             doc = self.create("webhooks", attributes, relationships)
         return OroWebhookSubscription.from_resource(_single(doc))
+
+
+def _inventory_status(status: str) -> str:
+    if status not in INVENTORY_STATUSES:
+        raise ValueError(
+            f"{status!r} is not an Oro inventory status ({', '.join(sorted(INVENTORY_STATUSES))})"
+        )
+    return status
 
 
 def _single(doc: Document) -> Resource:

@@ -497,6 +497,10 @@ class OroProduct(_Wire):
         )
 
 
+# A product's `inventory_status` (`prodinventorystatuses` ids, reference §8).
+INVENTORY_STATUSES = frozenset({"in_stock", "out_of_stock", "discontinued"})
+
+
 class OroInventoryLevel(_Wire):
     id: ResourceId
     quantity: Decimal
