@@ -104,6 +104,9 @@ class LocalEnvironment:
             "calls_per_minute": orders_app.calls_per_minute,
             "base_currency": "USD",
             "guid_seed": 7,
+            # Cin7 tries a webhook about a minute after the event, then 5, 10… minutes later: here a second
+            # stands for that minute, so the stock fast path shows in seconds.
+            "webhook_retry_unit_seconds": 1.0,
             **self.cin7_options,
         }
         self.cin7 = Cin7Sandbox(
