@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,9 +23,13 @@ import httpx
 
 from local.environment import LocalEnvironment, OrderLineSpec
 from shared.adapters.aws.queue import SqsQueue
+from shared.adapters.cin7.stock import availability_row
+from shared.adapters.cin7.webhook import ensure_webhook
 from shared.config import load_config
+from shared.domain.stock import sellable, units_of
 from shared.errors import ConfigError
 from shared.flows.release import map_customer, release_order
+from shared.flows.stock import AVAILABILITY_EVENT, StockRules, availability
 from shared.observability import logger
 from shared.resources import queue
 from shared.runtime import SystemClock
@@ -368,6 +373,118 @@ def tax_inclusive(env: LocalEnvironment, out: Outcome) -> None:
     )
 
 
+# -- stock ----------------------------------------------------------------------------------------------
+
+
+def _oro_levels(env: LocalEnvironment, sku: str) -> dict[str, Decimal]:
+    with env.oro_client() as oro:
+        products = {p.id: p.sku for p in oro.iter_products([sku], with_units=False)}
+        return {lv.unit or "": lv.quantity for lv in oro.iter_inventory_levels(products)}
+
+
+def _expected_levels(env: LocalEnvironment, sku: str) -> dict[str, Decimal]:
+    """What the rules say Oro should show for `sku` now: Cin7's availability over the configured locations,
+    less the buffer, in each unit that carries inventory."""
+    rules = StockRules.from_config(env.config)
+    with env.cin7_client() as cin7:
+        rows = [availability_row(r) for r in cin7.iter_availability(sku=sku) if r.SKU == sku]
+    available = availability(rows, rules.locations)
+    out: dict[str, Decimal] = {}
+    for unit, rule in rules.units[sku].items():
+        if unit in rules.carrying and rule.erp_sku in available:
+            out[unit] = units_of(sellable(rule.erp_sku, available[rule.erp_sku], rules.buffer), rule.factor)
+    return out
+
+
+def _adjust_stock(env: LocalEnvironment, sku: str, location: str, available: Decimal) -> None:
+    """A COMPLETED stock adjustment through Cin7's API, as the warehouse makes one."""
+    with env.cin7_client() as cin7:
+        cin7.request(
+            "POST",
+            "stockadjustment",
+            body={
+                "EffectiveDate": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+                "Status": "COMPLETED",
+                "Account": "1400",
+                "Reference": "Demo stock count",
+                "Lines": [
+                    {
+                        "ProductID": env.ids["cin7"]["products"][sku],
+                        "Location": location,
+                        "Quantity": str(available),
+                        "UnitCost": "6.2",
+                    }
+                ],
+            },
+        )
+
+
+def _shown(env: LocalEnvironment, sku: str, timeout: float) -> tuple[bool, float, dict[str, Decimal]]:
+    """Wait until Oro shows what the rules say for `sku`; (shown, seconds, what Oro shows)."""
+    started = time.monotonic()
+    want = _expected_levels(env, sku)
+    while True:
+        got = _oro_levels(env, sku)
+        if all(got.get(unit) == q for unit, q in want.items()):
+            return True, time.monotonic() - started, got
+        if time.monotonic() - started > timeout:
+            return False, time.monotonic() - started, got
+        time.sleep(0.2)
+
+
+def _describe_levels(sku: str, levels: dict[str, Decimal], units: Sequence[str]) -> str:
+    return f"{sku} " + ", ".join(f"{format(levels.get(u, D(0)).normalize(), 'f')} {u}" for u in units)
+
+
+def _stock_run(env: LocalEnvironment) -> None:
+    assert env.runtime is not None
+    env.runtime.fire("stock_sync")
+    env.wait_until_settled(120)
+
+
+def stock_by_webhook(env: LocalEnvironment, out: Outcome) -> None:
+    _stock_run(env)  # the scheduled run first: every level as the rules say
+    first, _, _ = _shown(env, "WID-100", 5)
+    _adjust_stock(env, "WID-100", "Main Warehouse", D(400))  # a stock count at the main warehouse
+    shown, seconds, got = _shown(env, "WID-100", 30)
+    carrying = env.config.stock.units_carrying_inventory
+    out.actual = _describe_levels("WID-100", got, carrying)
+    out.notes.append(
+        f"Cin7 count: WID-100 at Main Warehouse adjusted to 400 available; Oro showed "
+        f"{out.actual} {seconds:.1f} s later, by Cin7's Stock/AvailableStockLevelChanged webhook (no run); "
+        f"buffer {env.config.stock.buffer.percent}%, cases rounded down"
+    )
+    out.ok = first and shown
+
+
+def stock_by_schedule(env: LocalEnvironment, out: Outcome) -> None:
+    with env.cin7_client() as cin7:
+        hook = next(w for w in cin7.list_webhooks() if w.Type == AVAILABILITY_EVENT)
+        cin7.update_webhook(hook.model_copy(update={"IsActive": False}))  # as Cin7 does after 6 failures
+    _adjust_stock(env, "GAD-200", "Main Warehouse", D(120))
+    time.sleep(3)  # a webhook would have landed by now
+    missed = _oro_levels(env, "GAD-200") != _expected_levels(env, "GAD-200")
+    _stock_run(env)
+    shown, _, got = _shown(env, "GAD-200", 10)
+    store = env.state()
+    disabled = any(e["code"] == "WEBHOOK_DISABLED" for e in store.open_exceptions())
+    out.actual = _describe_levels("GAD-200", got, env.config.stock.units_carrying_inventory)
+    out.exceptions = "WEBHOOK_DISABLED" if disabled else "-"
+    assert env.runtime is not None
+    with env.cin7_client() as cin7:
+        done = ensure_webhook(
+            cin7, AVAILABILITY_EVENT, f"{env.runtime.base_url}/webhooks/cin7/stock", env.cin7_webhook_secret
+        )
+    _stock_run(env)
+    cleared = not any(e["code"] == "WEBHOOK_DISABLED" for e in store.open_exceptions())
+    out.notes.append(
+        f"webhook switched off, GAD-200 counted to 120: Oro {'still showed the old level' if missed else 'changed?!'}; "
+        f"the scheduled run set {out.actual} and raised WEBHOOK_DISABLED; `ensure_webhook` {done} it and the "
+        f"next run {'closed' if cleared else 'did NOT close'} the exception"
+    )
+    out.ok = missed and shown and disabled and done == "updated" and cleared
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -390,6 +507,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cancelled after sync", "voided", cancelled),
     Scenario("store order shipping to its own dock", "synced, ship-to, notes, PO", store_ship_to),
     Scenario("tax-inclusive customer, Oro computes tax", "Cin7 total and tax = Oro's", tax_inclusive),
+    Scenario("stock count in Cin7 (webhook)", "Oro level in each unit, buffer held back", stock_by_webhook),
+    Scenario(
+        "stock webhook switched off (scheduled run)",
+        "levels set by the run, WEBHOOK_DISABLED",
+        stock_by_schedule,
+    ),
 )
 
 
