@@ -529,11 +529,15 @@ class StockFlow:
             kind="stock_write",
             levels=failed_levels,
             statuses=failed_statuses,
-            pushed={sku: pushed.get(sku, {}) for sku in {x[0] for x in failed_levels + failed_statuses}},
+            # what Oro holds once this attempt's accepted levels are counted in, so a retry keeps them
+            pushed={
+                sku: {**pushed.get(sku, {}), **accepted.get(sku, {})}
+                for sku in {x[0] for x in failed_levels + failed_statuses}
+            },
             read_at=read_at,
             attempt=attempt + 1,
         )
-        self._send(retry, delay_seconds=min(900, 30 * 2 ** (attempt - 1)))
+        self._send(retry, delay_seconds=min(900, 5 * 4 ** (attempt - 1)))  # 5 s, 20 s, 80 s, 320 s
 
     # ------------------------------------------------------------------------------- the webhook
 
