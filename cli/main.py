@@ -24,6 +24,8 @@ commands:
   orders list [--status S]     the orders in one status (default held), with reasons and owners
   customers map ORO_ID ERP_ID  bind an Oro customer to a Cin7 customer; releases the orders it fixes
   exceptions list [--owner T]  the open named exceptions, by owner team
+  webhooks ensure --config PATH --url API_URL
+                               register (or re-enable) every Cin7 webhook the config needs
   exceptions resolve CODE ENTITY --note TEXT
                                close a non-blocking exception a person has dealt with
 
@@ -42,6 +44,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("customers", "map"): "cli.customers_cmd:main",
     ("exceptions", "list"): "cli.exceptions_cmd:main",
     ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
+    ("webhooks", "ensure"): "cli.webhooks_cmd:main",
 }
 
 

@@ -206,3 +206,28 @@ def test_negative_availability_sends_zero_and_is_named_once(world: OrderWorld) -
     assert ("STOCK_NEGATIVE", "sku:GAD-200") not in open_exceptions(world)
     assert levels(world)[("GAD-200", "each")] == 285
     assert statuses(world)["GAD-200"] == "in_stock"
+
+
+def test_a_webhook_cin7_switched_off_is_raised_by_the_run_and_brought_back_by_webhooks_ensure(
+    world: OrderWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.webhooks_cmd import main as webhooks_ensure
+
+    hook = next(w for w in world.cin7.list_webhooks() if w.Type == "Stock/AvailableStockLevelChanged")
+    world.cin7.update_webhook(hook.model_copy(update={"IsActive": False}))  # what Cin7 does after 6 failures
+    run_stock(world)
+    disabled = open_exceptions(world)[("WEBHOOK_DISABLED", "cin7:Stock/AvailableStockLevelChanged")]
+    assert disabled["owner"] == "operations" and "webhooks ensure" in disabled["detail"]
+
+    assert world.env.runtime is not None and world.env.aws is not None
+    args = ["--config", str(world.env.config_path), "--url", world.env.runtime.base_url]
+    args += ["--aws-endpoint", world.env.aws.endpoint_url]
+    assert webhooks_ensure(args) == 0
+    assert webhooks_ensure(args) == 0
+    out = capsys.readouterr().out
+    assert out.count(": updated") == 1 and out.count(": unchanged") == 1
+    assert world.env.cin7_webhook_secret not in out
+    (again,) = [w for w in world.cin7.list_webhooks() if w.Type == "Stock/AvailableStockLevelChanged"]
+    assert again.IsActive and again.ExternalURL.endswith("/webhooks/cin7/stock")
+    run_stock(world)
+    assert ("WEBHOOK_DISABLED", "cin7:Stock/AvailableStockLevelChanged") not in open_exceptions(world)
