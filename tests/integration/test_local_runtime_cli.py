@@ -21,6 +21,7 @@ SECRETS = {
     "orosync/oro-client": {"client_id": "id", "client_secret": "s3"},
     "orosync/oro-webhook": {"secret": "hmac"},
     "orosync/cin7-orders": {"account_id": "acc", "application_key": "key"},
+    "orosync/cin7-webhook": {"secret": "header-value"},
 }
 
 
@@ -80,7 +81,7 @@ def test_local_up_lists_the_missing_secrets_when_none_were_given(aws, capsys):
         timer.cancel()
     assert code == 1
     err = capsys.readouterr().err
-    assert "lacks orosync/cin7-orders, orosync/oro-client, orosync/oro-webhook" in err
+    assert "lacks orosync/cin7-orders, orosync/cin7-webhook, orosync/oro-client, orosync/oro-webhook" in err
     assert "--secrets-file" in err
 
 
