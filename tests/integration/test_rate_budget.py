@@ -107,6 +107,19 @@ def test_bulk_flows_stop_at_the_reserve_while_orders_continue(budget_table: str)
     assert budget.state().calls_by_flow == {"stock": 6, "orders": 4}
 
 
+def test_a_bulk_flow_never_waits_for_a_token_it_gives_its_work_back_at_once(budget_table: str):
+    clock = FakeClock()
+    budget = _budget(clock, burst=3, reserve=1, max_wait_seconds=30.0)
+    budget.acquire("stock")
+    budget.acquire("stock")
+    with pytest.raises(BudgetExhausted) as caught:
+        budget.acquire("stock")  # a token is a second away: an order would wait for it, a stock step does not
+    assert clock.slept == [] and caught.value.retry_after_seconds == pytest.approx(1.0)
+    budget.acquire("orders")  # the order waits nothing either: a token is left above the reserve
+    budget.acquire("orders")  # the next one is a second away: within max_wait, so an order sleeps for it
+    assert clock.slept == [pytest.approx(1.0)]
+
+
 def test_penalise_empties_the_bucket_for_every_worker(budget_table: str):
     clock = FakeClock()
     worker_a, worker_b = _budget(clock), _budget(clock)

@@ -171,9 +171,11 @@ class RateBudget:
     def acquire(self, flow: str) -> None:
         """Take one token for `flow`, or raise `BudgetExhausted` (a `Throttled`) with the wait.
 
-        Waits of at most `max_wait_seconds` in total are slept here rather than raised.
+        Waits of at most `max_wait_seconds` in total are slept here rather than raised, for the priority flows
+        only: a bulk flow never waits in a paid Lambda, its step goes back to its queue with the delay.
         """
         floor = self._floor(flow)
+        max_wait = self.max_wait_seconds if flow in self.priority_flows else 0.0
         waited = 0.0
         conflicts = 0
         while True:
@@ -192,7 +194,7 @@ class RateBudget:
                     )
                 continue
             wait = float((floor + 1 - tokens) / self.rate)
-            if waited + wait <= self.max_wait_seconds:
+            if waited + wait <= max_wait:
                 self._sleep(wait)
                 waited += wait
                 continue
