@@ -231,3 +231,35 @@ def test_a_webhook_cin7_switched_off_is_raised_by_the_run_and_brought_back_by_we
     assert again.IsActive and again.ExternalURL.endswith("/webhooks/cin7/stock")
     run_stock(world)
     assert ("WEBHOOK_DISABLED", "cin7:Stock/AvailableStockLevelChanged") not in open_exceptions(world)
+
+
+def test_an_older_reading_never_overwrites_a_newer_one(world: OrderWorld) -> None:
+    """A run's page read before a webhook's re-read is pushed after it: the SKU is skipped, Oro untouched."""
+    from datetime import timedelta
+
+    from shared.adapters.aws.queue import SqsQueue
+    from shared.adapters.orocommerce.inventory import OroInventory
+    from shared.flows.stock import PushResult, StockFlow
+    from shared.resources import queue
+    from shared.runtime import SystemClock
+
+    run_stock(world)
+    recorded = world.state.stock_records(["WID-100"])["WID-100"]
+    assert recorded.read_at is not None
+    flow = StockFlow(
+        world.env.config,
+        world.state,
+        SqsQueue(world.env.env[queue("stock").env_var]),
+        SystemClock(),
+        target=OroInventory(world.oro),
+    )
+    before, writes = levels(world), oro_writes(world)
+    result = PushResult()
+    stale = recorded.read_at - timedelta(seconds=1)
+    flow.push(["WID-100"], {"WID-100": Decimal(5)}, [], stale, result)
+    assert result.skipped_newer == 1 and result.levels_written == 0
+    assert levels(world) == before and oro_writes(world) == writes
+    # The same figures read later than the record are written.
+    flow.push(["WID-100"], {"WID-100": Decimal(100)}, [], recorded.read_at + timedelta(seconds=1), result)
+    world.env.wait_until_settled(30)
+    assert levels(world)[("WID-100", "each")] == 95  # 100 less 5
