@@ -182,6 +182,7 @@ def test_local_up_killed_mid_burst_and_started_again_makes_exactly_one_sale_per_
                 config.secrets.oro_client: env.oro_credentials,
                 config.secrets.oro_webhook: {"secret": env.webhook_secret},
                 config.secrets.cin7_orders: env.cin7_credentials,
+                config.secrets.cin7_webhook: {"secret": env.cin7_webhook_secret},
             }
         )
     )
