@@ -181,7 +181,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Runs one stock step: reads a page of ERP availability, plans, pushes levels to Oro, checks.",
         timeout_seconds=120,
         table_access=(
-            TableAccess("state", ("PutItem", "UpdateItem", "Query", "BatchGetItem")),
+            TableAccess("state", ("PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem")),
             TableAccess("rate_budget", ("GetItem", "UpdateItem")),
         ),
         # Its own next steps, and a step sent back with a delay when the ERP budget has no token.

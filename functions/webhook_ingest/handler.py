@@ -124,10 +124,11 @@ def cin7_stock_webhook() -> Response:
     if not _is_json(event.headers.get("Content-Type")):
         raise Refused(415, "Content-Type must be application/json")
     skus = availability_skus(raw)
-    messages = enqueue_refresh(Runtime.get().stock_queue, skus, source="webhook")
+    rt = Runtime.get()
+    queued = enqueue_refresh(rt.state, rt.stock_queue, skus, rt.clock.now(), source="webhook")
     metrics.add_metric(name="StockWebhookSkus", unit=MetricUnit.Count, value=len(skus))
-    logger.info("stock webhook taken in", extra={"skus": len(skus), "messages": messages})
-    return _json(202, status="accepted", skus=len(skus))
+    logger.info("stock webhook taken in", extra={"skus": len(skus), "queued": queued})
+    return _json(202, status="accepted", skus=len(skus), queued=queued)
 
 
 @app.exception_handler(Unauthorised)

@@ -67,14 +67,18 @@ def enqueue_order_version(
 
 
 REFRESH_CHUNK = 5  # ERP SKUs re-read per stock fast-path message (shared/flows/stock.py `refresh`)
+# A SKU whose re-read is queued is not queued again for this long (its webhooks are one ERP call); a claim
+# whose re-read never ran expires after it.
+REFRESH_HOLD_SECONDS = 300
 
 
-def enqueue_refresh(queue: WorkQueue, erp_skus: Sequence[str], *, source: str) -> int:
-    """The stock fast path's intake: the ERP SKUs a webhook named, queued for a re-read `REFRESH_CHUNK` at a
-    time (a `stock_refresh` message of shared/flows/stock.py). Returns how many messages."""
-    messages = 0
-    for start in range(0, len(erp_skus), REFRESH_CHUNK):
-        chunk = list(erp_skus[start : start + REFRESH_CHUNK])
+def enqueue_refresh(
+    store: StateStore, queue: WorkQueue, erp_skus: Sequence[str], now: datetime, *, source: str
+) -> int:
+    """The stock fast path's intake: the ERP SKUs a webhook named that have no re-read queued yet, queued
+    `REFRESH_CHUNK` at a time (`stock_refresh` messages of shared/flows/stock.py). Returns how many SKUs."""
+    claimed = [sku for sku in erp_skus if store.claim_stock_refresh(sku, now, REFRESH_HOLD_SECONDS)]
+    for start in range(0, len(claimed), REFRESH_CHUNK):
+        chunk = claimed[start : start + REFRESH_CHUNK]
         queue.send({"kind": "stock_refresh", "erp_skus": chunk, "source": source})
-        messages += 1
-    return messages
+    return len(claimed)

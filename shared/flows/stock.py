@@ -258,6 +258,7 @@ class StockFlow:
         missing: list[str] = []
         for index, erp_sku in enumerate(work.erp_skus):
             try:
+                self.state.release_stock_refresh(erp_sku)  # a change after this read queues another
                 rows = self.source.availability_of(erp_sku)
             except Throttled as err:
                 if index == 0:

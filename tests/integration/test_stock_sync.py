@@ -33,6 +33,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
             "units.GHOST-1": {"each": {"erp_sku": "GHOST-1", "factor": 1}},  # in the config only
             "units.GAD-200.pallet": {"erp_sku": "GAD-200", "factor": 240},  # Oro's GAD-200 has no pallet
             "stock.units_carrying_inventory": ["each", "case", "pallet"],
+            "stock.fast_path": True,
         },
     )
     with order_world(workdir, aws_server, config) as w:
@@ -263,3 +264,29 @@ def test_an_older_reading_never_overwrites_a_newer_one(world: OrderWorld) -> Non
     flow.push(["WID-100"], {"WID-100": Decimal(100)}, [], recorded.read_at + timedelta(seconds=1), result)
     world.env.wait_until_settled(30)
     assert levels(world)[("WID-100", "each")] == 95  # 100 less 5
+
+
+def test_a_run_is_planned_once_however_its_pages_finish(world: OrderWorld) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    store = world.state
+    assert not store.stock_page_done("test-run", 2, 3, now)
+    assert not store.stock_page_done("test-run", 2, 3, now)  # page 2 read again: still two to go
+    assert not store.stock_page_done("test-run", 1, 3, now)
+    assert store.stock_page_done("test-run", 3, 3, now)  # the last page plans the run
+    assert not store.stock_page_done("test-run", 3, 3, now)  # redelivered: not planned again
+    assert not store.stock_page_done("test-run", 1, 3, now)
+
+
+def test_a_burst_of_webhooks_for_one_sku_queues_one_re_read(world: OrderWorld) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    store = world.state
+    assert store.claim_stock_refresh("BURST-1", now, 300)
+    assert not store.claim_stock_refresh("BURST-1", now + timedelta(seconds=5), 300)  # already queued
+    store.release_stock_refresh("BURST-1")  # the re-read starts: a later change queues another
+    assert store.claim_stock_refresh("BURST-1", now + timedelta(seconds=6), 300)
+    # a claim whose re-read never ran expires
+    assert store.claim_stock_refresh("BURST-1", now + timedelta(seconds=307), 300)

@@ -719,6 +719,31 @@ class StateStore:
         else:
             self._call(self._table.update_item, Key=key, UpdateExpression="REMOVE flags")
 
+    def claim_stock_refresh(self, erp_sku: str, now: datetime, hold_seconds: int) -> bool:
+        """True if no re-read of this ERP SKU is already queued (or the one queued is older than
+        `hold_seconds`): a burst of stock webhooks for one SKU costs one ERP call, not one each."""
+        try:
+            self._call(
+                self._table.put_item,
+                Item={
+                    "pk": f"stockrefresh#{erp_sku}",
+                    "sk": "refresh",
+                    "claimed_at": _iso(now),
+                    "expires_at": int(now.timestamp()) + hold_seconds,
+                },
+                ConditionExpression="attribute_not_exists(pk) OR claimed_at < :stale",
+                ExpressionAttributeValues={":stale": _iso(now - timedelta(seconds=hold_seconds))},
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+        return True
+
+    def release_stock_refresh(self, erp_sku: str) -> None:
+        """The queued re-read is about to read the SKU: a change from now on queues another."""
+        self._call(self._table.delete_item, Key={"pk": f"stockrefresh#{erp_sku}", "sk": "refresh"})
+
     def put_stock_page(self, run: str, page: int, rows: str, now: datetime) -> None:
         """One page of a stock run's availability (compact JSON), kept a day."""
         self._call(
@@ -732,7 +757,8 @@ class StateStore:
         )
 
     def stock_page_done(self, run: str, page: int, pages: int, now: datetime) -> bool:
-        """Mark a page of the run read; True when every page of it has been (idempotent per page)."""
+        """Mark a page of the run read; True for exactly one caller once every page of it has been (a page
+        read twice, or two last pages at once, never plans the run twice)."""
         item = self._call(
             self._table.update_item,
             Key={"pk": f"stockrun#{run}", "sk": "run"},
@@ -744,7 +770,21 @@ class StateStore:
             },
             ReturnValues="ALL_NEW",
         )["Attributes"]
-        return len(item.get("done") or ()) >= pages
+        if len(item.get("done") or ()) < pages:
+            return False
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"stockrun#{run}", "sk": "run"},
+                UpdateExpression="SET planned = :t",
+                ConditionExpression="attribute_not_exists(planned)",
+                ExpressionAttributeValues={":t": True},
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+        return True
 
     def stock_pages(self, run: str) -> list[str]:
         """The stored pages of a run, in page order."""
