@@ -26,9 +26,9 @@ from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
 MAX_DELAY_SECONDS = 900
-# Stock steps wait behind orders for as long as orders keep the budget at its reserve: the delay grows by
-# 5 s a deferral up to 5 minutes, so a step fails toward the DLQ (and its alarm) only after about half a
-# day without a token, not during an order peak.
+# Stock steps wait behind orders for as long as orders keep the budget at its reserve: the delay doubles
+# from 1 s up to 5 minutes, so a step fails toward the DLQ (and its alarm) only after about half a day
+# without a token, not during an order peak.
 MAX_DEFERRALS = 200
 MAX_BUDGET_DELAY_SECONDS = 300
 MAX_CREDENTIAL_DEFERRALS = 300
@@ -69,7 +69,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     except Throttled as err:
         if work.deferrals >= MAX_DEFERRALS:
             raise
-        backoff = min(MAX_BUDGET_DELAY_SECONDS, 5 * (work.deferrals + 1))
+        backoff = min(MAX_BUDGET_DELAY_SECONDS, 2 ** min(work.deferrals, 9))
         _defer(work, max(err.retry_after_seconds or 0, backoff), "deferrals")
         logger.info("stock step deferred", extra={"kind": work.kind, "reason": str(err)})
         return {"kind": work.kind, "outcome": "deferred"}
