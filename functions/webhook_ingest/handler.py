@@ -65,24 +65,28 @@ def _raw_body() -> bytes:
             raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
         return body.encode("utf-8", "surrogatepass")  # a lone surrogate fails the UTF-8 check, not here
     try:
-        return base64.b64decode(body, validate=True)
+        raw = base64.b64decode(body, validate=True)
     except binascii.Error:
         raise BadWebhook("body is not valid base64 (isBase64Encoded is set)") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _secrets(key: str) -> list[str]:
+    """The webhook secret, and during a rotation the outgoing `previous_secret` too: both are accepted until
+    the operator removes it (docs/operations.md, "Rotating the secrets")."""
+    held = Runtime.get().secret(key, "secret")
+    return [held["secret"], *([held["previous_secret"]] if held.get("previous_secret") else [])]
 
 
 @app.post("/webhooks/oro")
 def oro_webhook() -> Response:
     event = app.current_event
     raw = _raw_body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
     rt = Runtime.get()
-    # During a rotation the entry also holds the outgoing `previous_secret`: both sign valid deliveries
-    # until the operator removes it (docs/operations.md, "Rotating the secrets").
-    held = rt.secret("oro_webhook", "secret")
-    secrets = [held["secret"], *([held["previous_secret"]] if held.get("previous_secret") else [])]
     signature = event.headers.get("Webhook-Signature")
-    if not any(signature_valid(raw, signature, secret) for secret in secrets):
+    if not any(signature_valid(raw, signature, secret) for secret in _secrets("oro_webhook")):
         raise Unauthorised("missing or invalid Webhook-Signature")
     if not _is_json(event.headers.get("Content-Type")):
         raise Refused(415, "Content-Type must be application/json")
@@ -115,11 +119,7 @@ def cin7_stock_webhook() -> Response:
     """Cin7's Stock/AvailableStockLevelChanged: the SKUs it names are queued for a re-read (the fast path)."""
     event = app.current_event
     raw = _raw_body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise Refused(413, f"body over {MAX_BODY_BYTES} bytes")
-    held = Runtime.get().secret("cin7_webhook", "secret")
-    secrets = [held["secret"], *([held["previous_secret"]] if held.get("previous_secret") else [])]
-    if not secret_valid(event.headers.get(SECRET_HEADER), secrets):
+    if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
         raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
     if not _is_json(event.headers.get("Content-Type")):
         raise Refused(415, "Content-Type must be application/json")

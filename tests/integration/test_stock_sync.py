@@ -290,3 +290,22 @@ def test_a_burst_of_webhooks_for_one_sku_queues_one_re_read(world: OrderWorld) -
     assert store.claim_stock_refresh("BURST-1", now + timedelta(seconds=6), 300)
     # a claim whose re-read never ran expires
     assert store.claim_stock_refresh("BURST-1", now + timedelta(seconds=307), 300)
+
+
+def test_a_bad_stock_webhook_is_refused_with_its_reason_and_nothing_is_queued(world: OrderWorld) -> None:
+    assert world.env.runtime is not None
+    url = f"{world.env.runtime.base_url}/webhooks/cin7/stock"
+    good = {SECRET_HEADER: world.env.cin7_webhook_secret, "Content-Type": "application/json"}
+    world.env.wait_until_settled(30)
+    before = world.env.runtime.queue_depths()
+    cases = [
+        (b"[" + b" " * (1024 * 1024) + b"]", good, 413, "body over"),
+        (b'[{"SKU": "WID-100"}]', {**good, "Content-Type": "text/plain"}, 415, "Content-Type"),
+        (b'{"SKU": "WID-100"}', good, 400, "JSON array"),
+        (b'[{"SKU": 12}]', good, 400, "[0].SKU"),
+        (b"\xff\xfe[]", good, 400, "not UTF-8"),
+    ]
+    for body, headers, status, reason in cases:
+        answer = httpx.post(url, content=body, headers=headers)
+        assert (answer.status_code, reason in answer.text) == (status, True), answer.text
+    assert world.env.runtime.queue_depths() == before
