@@ -1,4 +1,4 @@
-"""`make bench` (`python -m benchmarks`): the order flow's figures on this laptop, printed, never judged.
+"""`make bench` (`python -m benchmarks`): the order and stock flows' figures on this laptop, printed, never judged.
 
 Runs the whole service locally (embedded AWS, both sandboxes, the local runtime: webhook → SQS → order_sync
 → Cin7 sandbox) with Cin7's 60 calls a minute *time-compressed*: the sandbox allows 60 calls per

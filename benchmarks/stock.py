@@ -2,7 +2,7 @@
 
 `--stock-skus` generated SKUs (20,000 by default) at two locations, each sold in Oro by the each and by the
 case of 12, with the config's own ERP budget (55 calls a minute, burst 5, reserve 2 for bulk flows) against
-Cin7's real 60 calls a minute (not time-compressed: the run reads 40 pages, well under a minute of budget,
+Cin7's real 60 calls a minute (not time-compressed: the run reads 41 pages, under a minute of budget,
 and the rest of its time is the local machine's). In order:
 
 1. warm-up: one order per demo account (their ERP look-ups cached), `--stock-orders` orders placed idle (the
