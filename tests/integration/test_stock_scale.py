@@ -116,6 +116,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
             "erp.applications.orders.burst": 5,
             "erp.applications.orders.limit_per_minute": 60,
             "erp.applications.orders.reserve": 2,
+            "stock.fast_path": True,  # the run checks its webhook (order_config turns it off)
         },
     )
     env = LocalEnvironment(
