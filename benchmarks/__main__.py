@@ -1,4 +1,4 @@
-"""`make bench` (`python -m benchmarks`): the order flow's figures on this laptop, printed, never judged.
+"""`make bench` (`python -m benchmarks`): the order and stock flows' figures on this laptop, printed, never judged.
 
 Runs the whole service locally (embedded AWS, both sandboxes, the local runtime: webhook → SQS → order_sync
 → Cin7 sandbox) with Cin7's 60 calls a minute *time-compressed*: the sandbox allows 60 calls per
@@ -14,6 +14,11 @@ the same rate (60 × 60 / window calls a minute). Then:
    bucket's initial burst and any tail), scaled back to a real minute: orders per wall second × window
    seconds. Bound: 30 (60 calls a minute / 2 calls an order).
 3. `erp_throttle_responses`: the 429/503 answers Cin7 gave the service during run 2 (sandbox stats).
+
+Then the stock flow's figures, in an environment of their own (benchmarks/stock.py): a 20,000-SKU run
+(`stock_run_*`), a second run (`stock_rerun_oro_writes`), orders placed during the run
+(`orders_during_stock_run_throttles`) and the webhook path (`stock_change_to_oro_seconds_p50/_p95`).
+`--only orders` or `--only stock` runs one part.
 
 Output: `name: value unit` lines, with `#` comment lines saying how each was measured. Exit 0 unless the
 run itself failed (an order not synced to exactly one sale, a timeout, an error); no figure is judged.
@@ -36,6 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchmarks import stock
 from local.environment import LocalEnvironment, OrderLineSpec
 from shared.config import Config, load_config, parse_config
 from shared.errors import ConfigError
@@ -99,7 +105,6 @@ class Figures:
         budget_bound = self.budget_calls_per_minute / STEADY_STATE_CALLS
         return "\n".join(
             [
-                "# orosync benchmarks: local runtime, embedded AWS, sandbox Cin7 and Oro",
                 f"# Cin7 limit time-compressed: {CALLS_PER_REAL_MINUTE} calls per {self.window_seconds:g} s "
                 f"instead of 60 s (x{compression:g}); the service's rate budget compressed alike",
                 f"# erp_calls_per_order: {self.orders} orders after a warm-up order "
@@ -120,12 +125,16 @@ class Figures:
 
 def bench_config(base: Config, window_seconds: float) -> Config:
     """The config with the orders' API application budgeted at its configured rate, compressed like the
-    sandbox's window (the configured `calls_per_minute` per window instead of per minute)."""
+    sandbox's window (the configured `calls_per_minute` per window instead of per minute), and no stock
+    webhook."""
     data = base.model_dump(mode="json")
     name = base.erp.application_for("orders")
     app = base.erp.applications[name]
     data["erp"]["applications"][name]["calls_per_minute"] = round(app.calls_per_minute * 60 / window_seconds)
     data["erp"]["applications"][name]["limit_per_minute"] = round(app.limit_per_minute * 60 / window_seconds)
+    # Without the stock webhook: its re-read of each SKU a sale allocates is a stock call on the same API
+    # application, and would be counted here as the orders' own (the stock part measures it apart).
+    data["stock"]["fast_path"] = False
     return parse_config(data, "benchmark config")
 
 
@@ -264,9 +273,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=20, help="orders measured for erp_calls_per_order")
     parser.add_argument("--load-orders", type=int, default=100, help="orders placed at once for the rate")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds to wait for a run to settle")
+    parser.add_argument("--only", choices=("orders", "stock"), help="run one part only")
+    parser.add_argument("--stock-skus", type=int, default=20000, help="generated SKUs, each at 2 locations")
+    parser.add_argument("--stock-orders", type=int, default=10, help="orders placed during the stock run")
+    parser.add_argument(
+        "--stock-adjustments", type=int, default=20, help="stock adjustments timed for the webhook path"
+    )
+    parser.add_argument(
+        "--stock-timeout", type=float, default=900.0, help="seconds to wait for a stock run to settle"
+    )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.load_orders < 12 or not 1 <= args.window_seconds <= 60:
         parser.error("need --orders >= 1, --load-orders >= 12 and 1 <= --window-seconds <= 60")
+    if args.stock_skus < 1 or args.stock_orders < 1 or args.stock_adjustments < 2:
+        parser.error("need --stock-skus >= 1, --stock-orders >= 1 and --stock-adjustments >= 2")
     try:
         base = load_config(args.config)
     except ConfigError as err:
@@ -283,20 +303,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="Dimension .* has already been added")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    print("# orosync benchmarks: local runtime, embedded AWS, sandbox Cin7 and Oro", flush=True)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            figures = run(
-                base,
-                window_seconds=args.window_seconds,
-                orders=args.orders,
-                load_orders=args.load_orders,
-                timeout=args.timeout,
-                progress=progress,
-            )
-    except (BenchmarkFailed, TimeoutError) as err:
+        if args.only != "stock":
+            with contextlib.redirect_stdout(io.StringIO()):
+                figures = run(
+                    base,
+                    window_seconds=args.window_seconds,
+                    orders=args.orders,
+                    load_orders=args.load_orders,
+                    timeout=args.timeout,
+                    progress=progress,
+                )
+            print(figures.render(), flush=True)
+        if args.only != "orders":
+            with contextlib.redirect_stdout(io.StringIO()):
+                stock_figures = stock.run(
+                    base,
+                    skus=args.stock_skus,
+                    orders=args.stock_orders,
+                    adjustments=args.stock_adjustments,
+                    timeout=args.stock_timeout,
+                    progress=progress,
+                )
+            print(stock_figures.render(), flush=True)
+    except (BenchmarkFailed, stock.StockBenchmarkFailed, TimeoutError) as err:
         print(f"bench: the run failed: {err}", file=sys.stderr)
         return 1
-    print(figures.render())
     return 0
 
 
