@@ -266,10 +266,37 @@ class Tax(_Strict):
 
 
 class PriceListMapping(_Strict):
-    oro_price_list_id: str
-    erp_tier: str  # Cin7 tier name, as in /ref/priceTier
+    """One Oro price list and the Cin7 prices it is kept equal to, in one direction (DESIGN §4.3)."""
+
+    oro_price_list_id: str = Field(min_length=1, max_length=20)
+    erp_tier: str | None = Field(
+        default=None, min_length=1, max_length=50
+    )  # a tier name, as in /ref/priceTier
+    # oro_to_erp only: the price list is one customer's contract, kept as Cin7 customer-specific prices
+    # (/custom-prices) of this Cin7 customer instead of a tier.
+    erp_customer_id: str | None = Field(default=None, min_length=1, max_length=50)
     direction: PriceDirection = PriceDirection.ERP_TO_ORO
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> PriceListMapping:
+        if (self.erp_tier is None) == (self.erp_customer_id is None):
+            raise ValueError("give exactly one of erp_tier and erp_customer_id")
+        if self.erp_customer_id is not None and self.direction is not PriceDirection.ORO_TO_ERP:
+            raise ValueError("erp_customer_id (customer-specific prices) needs direction oro_to_erp")
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"tier:{self.erp_tier}" if self.erp_tier else f"customer:{self.erp_customer_id}"
+
+
+class Prices(_Strict):
+    # A full run (every price of every mapped list) only inside this UTC window, e.g. "22:00-06:00";
+    # None: any time. Changes found by the regular runs move at any time.
+    full_run_window: str | None = Field(
+        default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+    )
 
 
 class StockBuffer(_Strict):
@@ -295,10 +322,11 @@ class Schedules(_Strict):
     order_poll: str = "rate(5 minutes)"
     order_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     stock_sync: str = "rate(15 minutes)"
+    price_sync: str = "rate(1 hour)"
     fulfilment_poll: str = "rate(10 minutes)"
     reconcile: str = "rate(1 hour)"
 
-    @field_validator("order_poll", "stock_sync", "fulfilment_poll", "reconcile")
+    @field_validator("order_poll", "stock_sync", "price_sync", "fulfilment_poll", "reconcile")
     @classmethod
     def _expression(cls, v: str) -> str:
         parse_schedule(v)  # the grammar the local runtime fires and EventBridge takes (ScheduleError)
@@ -327,6 +355,7 @@ class Config(_Strict):
     units: dict[str, dict[str, UnitMapping]] = Field(default_factory=dict)
     tax: Tax = Tax()
     price_lists: tuple[PriceListMapping, ...] = ()
+    prices: Prices = Prices()
     stock: Stock
     schedules: Schedules = Schedules()
     owners: dict[Team, Owner]

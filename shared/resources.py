@@ -117,6 +117,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     ),
     # Stock steps (shared/flows/stock.py): pages of the ERP's availability, pushes of 100 SKUs, checks.
     QueueSpec(key="stock", env_var="STOCK_QUEUE_URL", consumer="stock_push", batch_size=5, max_concurrency=2),
+    # Price steps (shared/flows/prices.py): one price list mapping, or up to 20 Cin7 product updates, each.
+    QueueSpec(
+        key="prices", env_var="PRICES_QUEUE_URL", consumer="price_push", batch_size=1, max_concurrency=2
+    ),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -189,6 +193,26 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         # and the credentials of the ERP application serving `stock` (infra grants that from the config)
         secrets=("oro_client",),
         erp_flows=("stock",),
+    ),
+    FunctionSpec(
+        name="price_sync",
+        description="Starts a price run: queues one step per price list mapping (full reads in the window).",
+        timeout_seconds=30,
+        schedule=ScheduleSpec(key="price_sync", default_expression="rate(1 hour)"),
+        table_access=(TableAccess("state", ("GetItem", "PutItem")),),
+        queues_produced=("prices",),
+    ),
+    FunctionSpec(
+        name="price_push",
+        description="Runs one price step: a price list mapping in its direction, or a chunk of Cin7 updates.",
+        timeout_seconds=300,
+        table_access=(
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem")),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
+        queues_produced=("prices",),
+        secrets=("oro_client",),
+        erp_flows=("prices",),
     ),
 )
 

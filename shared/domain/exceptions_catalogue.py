@@ -212,6 +212,16 @@ _TYPES = (
         "The ERP reports negative availability for a SKU; Oro is sent 0. Correct the stock in the ERP.",
     ),
     ExceptionType(
+        "PRICE_BREAK_UNSUPPORTED",
+        Owner.FINANCE,
+        False,
+        "the price list no longer holds a price the ERP cannot take",
+        "An Oro price list synced to an ERP tier holds a price the tier cannot hold: a quantity break (a price "
+        "from a quantity above 1), or a unit priced differently per base unit than the smaller unit the tier "
+        "takes (a case discount). The tier keeps the quantity-1 price of the smallest unit; put the break on a "
+        "customer's price or an ERP discount, or accept that invoices show the tier price.",
+    ),
+    ExceptionType(
         "STOCK_UNIT_UNMAPPED",
         Owner.ECOMMERCE,
         False,

@@ -744,6 +744,27 @@ class StateStore:
         """The queued re-read is about to read the SKU: a change from now on queues another."""
         self._call(self._table.delete_item, Key={"pk": f"stockrefresh#{erp_sku}", "sk": "refresh"})
 
+    # -- prices (shared/flows/prices.py) ----------------------------------------------------------------
+    def price_records(self, target: str, erp_skus: list[str]) -> dict[str, Decimal]:
+        """What the ERP last accepted for each SKU of one price target (`tier:<name>` or `customer:<id>`)."""
+        name = self._table.name
+        out: dict[str, Decimal] = {}
+        for start in range(0, len(erp_skus), 100):
+            keys = [{"pk": f"price#{target}#{sku}", "sk": "price"} for sku in erp_skus[start : start + 100]]
+            request: dict[str, Any] = {name: {"Keys": keys}}
+            while request:
+                page = self._call(self._client.batch_get_item, RequestItems=request)
+                for item in page.get("Responses", {}).get(name, []):
+                    out[str(item["pk"]).removeprefix(f"price#{target}#")] = Decimal(str(item["price"]))
+                request = page.get("UnprocessedKeys") or {}
+        return out
+
+    def record_prices(self, target: str, prices: dict[str, Decimal]) -> None:
+        """The ERP accepted these prices (absolute values: a repeated write is harmless)."""
+        with self._table.batch_writer() as batch:
+            for sku, price in prices.items():
+                batch.put_item(Item={"pk": f"price#{target}#{sku}", "sk": "price", "price": str(price)})
+
     def put_stock_page(self, run: str, page: int, rows: str, now: datetime) -> None:
         """One page of a stock run's availability (compact JSON), kept a day."""
         self._call(
