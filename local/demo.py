@@ -485,6 +485,67 @@ def stock_by_schedule(env: LocalEnvironment, out: Outcome) -> None:
     out.ok = missed and shown and disabled and done == "updated" and cleared
 
 
+# -- prices ---------------------------------------------------------------------------------------------
+
+
+def _price_run(env: LocalEnvironment) -> None:
+    assert env.runtime is not None
+    env.runtime.fire("price_sync")
+    env.wait_until_settled(120)
+
+
+def _mapping(env: LocalEnvironment, direction: str) -> tuple[str, str]:
+    """(Oro price list id, Cin7 tier) of the first price list mapping in `direction`."""
+    mapping = next(m for m in env.config.price_lists if m.direction.value == direction and m.erp_tier)
+    return mapping.oro_price_list_id, mapping.erp_tier or ""
+
+
+def _oro_price_list(env: LocalEnvironment, price_list: str, sku: str) -> dict[str, Decimal]:
+    with env.oro_client() as oro:
+        return {
+            p.unit or "": p.value
+            for p in oro.iter_product_prices(price_list)
+            if p.product_sku == sku and p.quantity == 1
+        }
+
+
+def price_from_cin7(env: LocalEnvironment, out: Outcome) -> None:
+    price_list, tier = _mapping(env, "erp_to_oro")
+    _price_run(env)  # the lists as the mappings say, first
+    with env.cin7_client() as cin7:
+        code = next(t.Code for t in cin7.price_tiers() if t.Name == tier)
+        cin7.update_product(env.ids["cin7"]["products"]["WID-100"], {f"PriceTier{code}": D("11.55")})
+    _price_run(env)
+    got = _oro_price_list(env, price_list, "WID-100")
+    out.actual = ", ".join(f"{format(v.normalize(), 'f')} {u}" for u, v in sorted(got.items()))
+    out.notes.append(
+        f"Cin7 tier {tier!r}: WID-100 set to 11.55; Oro price list {price_list} now {out.actual}"
+    )
+    out.ok = got.get("each") == D("11.5500") and got.get("case") == D("138.6000")
+
+
+def price_from_oro(env: LocalEnvironment, out: Outcome) -> None:
+    price_list, tier = _mapping(env, "oro_to_erp")
+    list_name = next(name for name, lid in env.ids["oro"]["priceLists"].items() if str(lid) == price_list)
+    price_id = env.ids["oro"]["productPrices"][list_name]["GAD-200"]["each"]
+    with env.oro_client() as oro:
+        oro.patch("productprices", price_id, attributes={"value": "7.3456"})
+    _price_run(env)
+    with env.cin7_client() as cin7:
+        code = next(t.Code for t in cin7.price_tiers() if t.Name == tier)
+        got = cin7.get_product_by_sku("GAD-200", include_bom=False).tier_price(code)
+    breaks = sorted(
+        e["entity"] for e in env.state().open_exceptions() if e["code"] == "PRICE_BREAK_UNSUPPORTED"
+    )
+    out.actual = f"Cin7 {tier} GAD-200 = {got}"
+    out.exceptions = f"PRICE_BREAK_UNSUPPORTED ×{len(breaks)}" if breaks else "-"
+    out.notes.append(
+        f"Oro price list {list_name}: GAD-200 each set to 7.3456; Cin7 tier {tier!r} now {got}; a tier holds one "
+        f"price per Cin7 unit, so the cases priced below their eaches are reported: {', '.join(breaks)}"
+    )
+    out.ok = got == D("7.3456")
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -513,6 +574,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         "levels set by the run, WEBHOOK_DISABLED",
         stock_by_schedule,
     ),
+    Scenario("tier price changed in Cin7", "Oro list price in each unit", price_from_cin7),
+    Scenario("price changed in an Oro list", "Cin7 tier price, breaks reported", price_from_oro),
 )
 
 
