@@ -28,6 +28,19 @@ Control API (no auth, never counted as API calls), under ``/__sandbox/``:
   ``name``), their unit precisions (``[code, conversionRate(, precision)]``, the first one primary) and an
   inventory level per unit at quantity 0, written straight into the store (no webhooks); an unknown unit code
   becomes a ``productunits`` record. All or nothing; answers the counts created
+- ``POST product-prices {"priceList": "4", "prices": [{"sku": "S-00001", "unit": "each", "quantity": 1, "value":
+  "12.5", "currency": "USD"}, ...]}``: bulk seed of one price list (10,000 prices in about 0.2 s), checked as the
+  API checks them (the SKU exists, the product has the unit, the currency is the list's, decimals of 0 or more,
+  unique per product, unit, quantity and currency), no webhooks, all or nothing; answers the count created.
+  ``GET productprices`` needs ``filter[priceList]`` (one id, ``=``) and finds the list's prices through an index
+- ``POST categories {"title": "Fasteners", "parent": "1"}`` (parent optional): a category with its default title
+  (``categories`` and ``categorytitles`` are read-only in Oro's API); answers its id
+
+Products carry ``names`` (``productnames``), ``descriptions`` (``productdescriptions``, ``wysiwyg: {value, ..}``),
+``brand`` (``brands``, names in ``localizedfallbackvalues``), ``category`` (``categories.titles``) and
+``productShippingOptions`` (``productshippingoptions``: weight and dimensions per unit); a changed name or
+description moves its product's ``updatedAt`` and fires ``product.updated``. The Batch API on ``productprices``
+mixes updates (``meta.update`` and the price's id) and creates (no meta); ``batch_fail_ids`` works for it too.
 - ``GET|POST config`` (external_status_management, default_page_size, max_page_size, webhook_includes,
   token_ttl, batch_delay, batch_paused, default_internal_status, taxation); ``POST batch {"paused": true}``.
   ``taxation`` is Oro's tax calculation: ``null`` (off, the start state: no ``tax`` row in an order's

@@ -275,6 +275,7 @@ def build_registry() -> dict[str, Resource]:
             ],
             rels=[
                 Rel("names", "productnames", many=True, owns=True, default=_empty),
+                Rel("descriptions", "productdescriptions", many=True, owns=True, default=_empty),
                 Rel("primaryUnitPrecision", "productunitprecisions"),
                 Rel(
                     "unitPrecisions",
@@ -291,6 +292,13 @@ def build_registry() -> dict[str, Resource]:
                 Rel("category", "categories"),
                 Rel("brand", "brands"),
                 Rel("taxCode", "producttaxcodes"),
+                # ShippingBundle: weight and dimensions, one record per product unit (read through the product).
+                Rel(
+                    "productShippingOptions",
+                    "productshippingoptions",
+                    many=True,
+                    inverse=("productshippingoptions", "product"),
+                ),
                 Rel("owner", "businessunits", default=_one("businessunits", "1")),
                 ORGANIZATION,
             ],
@@ -314,6 +322,78 @@ def build_registry() -> dict[str, Resource]:
                 Rel("product", "products", inverse=("products", "names"), read_only=True),
             ],
             filters=[ID_INT],
+        ),
+        # Descriptions: Oro 6.1 keeps them as WYSIWYG values (`wysiwyg: {value, style, properties}`).
+        Resource(
+            "productdescriptions",
+            attrs=[Attr("fallback"), Attr("wysiwyg", "object")],
+            rels=[
+                Rel("localization", "localizations"),
+                Rel("product", "products", inverse=("products", "descriptions"), read_only=True),
+            ],
+            filters=[ID_INT],
+        ),
+        # Generic localized values (brand names); `localization: null` is the default value.
+        Resource(
+            "localizedfallbackvalues",
+            attrs=[Attr("fallback"), Attr("string"), Attr("text", "text")],
+            rels=[Rel("localization", "localizations")],
+            filters=[ID_INT],
+        ),
+        Resource(
+            "brands",
+            attrs=[
+                Attr("status", default="enabled", choices=("enabled", "disabled")),
+                CREATED,
+                UPDATED,
+            ],
+            rels=[
+                Rel("names", "localizedfallbackvalues", many=True, owns=True, default=_empty),
+                Rel("owner", "businessunits", default=_one("businessunits", "1")),
+                ORGANIZATION,
+            ],
+            filters=[ID_INT],
+            actions=ALL_ACTIONS - {"update_list"},
+            timestamps=True,
+        ),
+        # The master catalog is read-only in the API (CatalogBundle api.yml): categories are made in the back
+        # office, here through the control API (`POST /__sandbox/categories`).
+        Resource(
+            "categories",
+            attrs=[CREATED, UPDATED],
+            rels=[
+                Rel("titles", "categorytitles", many=True, owns=True, default=_empty),
+                Rel("parentCategory", "categories"),
+                ORGANIZATION,
+            ],
+            filters=[ID_INT],
+            actions=READ_ONLY,
+            timestamps=True,
+        ),
+        Resource(
+            "categorytitles",
+            attrs=[Attr("fallback"), Attr("string")],
+            rels=[Rel("localization", "localizations")],
+            filters=[ID_INT],
+            actions=READ_ONLY,
+        ),
+        Resource(
+            "productshippingoptions",
+            attrs=[
+                Attr("weightValue", "number"),
+                Attr("dimensionsLength", "number"),
+                Attr("dimensionsWidth", "number"),
+                Attr("dimensionsHeight", "number"),
+            ],
+            rels=[
+                Rel("product", "products", required=True, on_delete="cascade"),
+                Rel("productUnit", "productunits", required=True),
+                Rel("weightUnit", "weightunits"),
+                Rel("dimensionsUnit", "lengthunits"),
+                Rel("freightClass", "freightclasses"),
+            ],
+            filters=[ID_INT, Filt("product", "rel", ops=REL_OPS)],
+            actions=ALL_ACTIONS - {"update_list"},
         ),
         # TaxBundle: the tax code a product carries (reference: products -> taxCode).
         Resource(
@@ -811,6 +891,7 @@ REGISTRY: dict[str, Resource] = build_registry()
 PREPARE_ORDER = [
     "productunits",
     "productnames",
+    "productdescriptions",
     "products",
     "productunitprecisions",
     "inventorylevels",

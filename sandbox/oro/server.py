@@ -47,6 +47,8 @@ from .store import (
     Store,
     Tx,
     Writer,
+    add_category,
+    bulk_prices,
     bulk_products,
     collect_included,
     delete_record,
@@ -1259,6 +1261,20 @@ class OroSandbox:
                 raise ValueError('body must be {"products": [{"sku": .., "units": [[code, rate], ..]}, ..]}')
             with self.store.lock:
                 return _json(200, {"created": bulk_products(self.store, body["products"])})
+        if route == "product-prices" and m == "POST":
+            if not isinstance(body, dict) or set(body) != {"priceList", "prices"}:
+                raise ValueError(
+                    'body must be {"priceList": "<id>", "prices": [{"sku", "unit", "quantity", "value", '
+                    '"currency"}, ..]}'
+                )
+            with self.store.lock:
+                return _json(200, {"created": bulk_prices(self.store, body["priceList"], body["prices"])})
+        if route == "categories" and m == "POST":
+            if not isinstance(body, dict) or not set(body) <= {"title", "parent"}:
+                raise ValueError('body must be {"title": "..", "parent": "<category id>" (optional)}')
+            with self.store.lock:
+                category = add_category(self.store, body.get("title"), body.get("parent"))
+            return _json(200, {"id": category["id"]})
         if len(parts) == 3 and parts[0] == "orders" and parts[2] == "internal-status" and m == "POST":
             status = body.get("status") if isinstance(body, dict) else None
             return self._set_status(parts[1], "orders", {"internalStatus": ("orderinternalstatuses", status)})

@@ -360,7 +360,7 @@ class Tx:
             original = self.originals.get(key)
             if original is None:
                 out.append(Event(res.webhook_alias, "created", key[0], key[1]))
-            elif _changed(original, rec):
+            elif _changed(original, rec) or key in self.retouched:
                 out.append(Event(res.webhook_alias, "updated", key[0], key[1]))
         out.extend(self.deleted)
         return out
@@ -631,7 +631,7 @@ class Writer:
                 if rec["attributes"].get("createdAt") is None:
                     rec["attributes"]["createdAt"] = self.now
                 rec["attributes"]["updatedAt"] = self.now
-            elif _changed(original, rec):
+            elif _changed(original, rec) or key in tx.retouched:
                 rec["attributes"]["updatedAt"] = self.now
 
     def _check_errors(self) -> None:
@@ -1188,6 +1188,24 @@ def hook_products(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str)
         rec["relationships"]["primaryUnitPrecision"] = ref("productunitprecisions", precisions[0]["id"])
 
 
+def _touches_product(rel_name: str) -> Callable[[Writer, Key, Record, bool, str], None]:
+    """A changed name or description changes its product: the product's `updatedAt` moves (so
+    `filter[updatedAt][gt]` finds it) and `product.updated` fires."""
+
+    def hook(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
+        tx = writer.tx
+        original = tx.originals.get(key)
+        if original is not None and not _changed(original, rec):
+            return
+        for product in tx.owners_of("products", rel_name, key[1]):
+            pkey = ("products", product["id"])
+            if pkey not in tx.staged:
+                tx.edit(*pkey)
+            tx.retouched.add(pkey)
+
+    return hook
+
+
 def hook_productunitprecisions(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
     tx = writer.tx
     product, unit = rec["relationships"].get("product"), rec["relationships"].get("unit")
@@ -1290,8 +1308,9 @@ def hook_productprices(writer: Writer, key: Key, rec: Record, is_new: bool, ptr:
             )
     if price_list is None or product is None or not unit or attrs.get("quantity") is None:
         return
-    for oid, other in tx.records("productprices"):
-        if oid == key[1]:
+    # the product's prices through the reverse index: no scan of every price of every list
+    for other in tx.owners_of("productprices", "product", product["id"]):
+        if other["id"] == key[1]:
             continue
         o_rels, o_attrs = other["relationships"], other["attributes"]
         if (
@@ -1560,6 +1579,8 @@ def hook_webhooks(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str)
 
 HOOKS: dict[str, Callable[[Writer, Key, Record, bool, str], None]] = {
     "productunits": hook_productunits,
+    "productnames": _touches_product("names"),
+    "productdescriptions": _touches_product("descriptions"),
     "products": hook_products,
     "productunitprecisions": hook_productunitprecisions,
     "inventorylevels": hook_inventorylevels,
@@ -2045,3 +2066,104 @@ def bulk_products(store: Store, items: Any) -> dict[str, int]:
     if plan:
         store.version += 1
     return counts
+
+
+def bulk_prices(store: Store, price_list_id: Any, items: Any) -> dict[str, int]:
+    """Control API seed for big price lists: `productprices` of one price list from `{"sku", "unit",
+    "quantity", "value", "currency"}` items, checked as the API checks them (the product exists by SKU, has
+    the unit, the currency is one of the list's, values are decimals >= 0, (product, unit, quantity, currency)
+    unique in the list) and written straight into the store (no hooks, no webhooks), all or nothing. Returns
+    the count written. The caller holds the store's lock."""
+    price_list = store.data["pricelists"].get(str(price_list_id))
+    if price_list is None:
+        raise SeedError(f"priceList {price_list_id!r} does not exist")
+    if not isinstance(items, list):
+        raise SeedError("prices must be a list")
+    list_id = price_list["id"]
+    currencies = set(price_list["attributes"].get("priceListCurrencies") or [])
+    by_sku = {
+        str(rec["attributes"].get("sku") or "").upper(): pid for pid, rec in store.data["products"].items()
+    }
+    precisions = store.index.get(("productunitprecisions", "product"), {})
+
+    def units_of(product_id: str) -> set[str]:
+        out = set()
+        for prec_id in precisions.get(("products", product_id), ()):
+            unit = store.data["productunitprecisions"][prec_id]["relationships"].get("unit")
+            if unit:
+                out.add(unit["id"])
+        return out
+
+    def price_key(product_id: str, unit: str, quantity: str, currency: str) -> tuple[str, str, Decimal, str]:
+        return (product_id, unit, Decimal(quantity), currency)
+
+    taken = set()
+    for price_id in store.index.get(("productprices", "priceList"), {}).get(("pricelists", list_id), ()):
+        rec = store.data["productprices"][price_id]
+        r, a = rec["relationships"], rec["attributes"]
+        taken.add(price_key(r["product"]["id"], r["unit"]["id"], a["quantity"], a["currency"]))
+    plan: list[tuple[str, str, str, str, str]] = []
+    for n, item in enumerate(items):
+        where = f"prices[{n}]"
+        if not isinstance(item, dict) or set(item) != {"sku", "unit", "quantity", "value", "currency"}:
+            raise SeedError(f"{where}: must be an object with exactly sku, unit, quantity, value, currency")
+        sku, unit, currency = item["sku"], item["unit"], item["currency"]
+        product_id = by_sku.get(str(sku).upper()) if isinstance(sku, str) else None
+        if product_id is None:
+            raise SeedError(f"{where}: no product with sku {sku!r}")
+        if not isinstance(unit, str) or unit not in units_of(product_id):
+            raise SeedError(f"{where}: unit {unit!r} is not one of the units of {sku!r}")
+        if currency not in currencies:
+            raise SeedError(
+                f"{where}: currency {currency!r} is not one of the price list's {sorted(currencies)}"
+            )
+        try:
+            quantity, value = to_decimal(item["quantity"]), to_decimal(item["value"])
+        except (InvalidOperation, ValueError):
+            raise SeedError(f"{where}: quantity and value must be decimals") from None
+        if quantity < 0 or value < 0:
+            raise SeedError(f"{where}: quantity and value must be 0 or more")
+        key = price_key(product_id, unit, str(quantity), currency)
+        if key in taken:
+            raise SeedError(
+                f"{where}: the price list already has a price for {sku!r} {unit} {quantity} {currency}"
+            )
+        taken.add(key)
+        plan.append((product_id, unit, plain_decimal(quantity), money(value), currency))
+    res = REGISTRY["productprices"]
+    for product_id, unit, quantity_text, value_text, currency in plan:
+        rec = blank_record(res, f"{uuid.uuid4()}-{list_id}")
+        rec["attributes"].update(quantity=quantity_text, value=value_text, currency=currency)
+        rec["relationships"].update(
+            priceList=ref("pricelists", list_id),
+            product=ref("products", product_id),
+            unit=ref("productunits", unit),
+        )
+        store.data["productprices"][rec["id"]] = rec
+        store.index_add("productprices", rec)
+    if plan:
+        store.version += 1
+    return {"productprices": len(plan)}
+
+
+def add_category(store: Store, title: Any, parent_id: Any = None) -> Record:
+    """Control API: a category made in the back office (the API cannot create one), with its default title.
+    The caller holds the store's lock."""
+    if not isinstance(title, str) or not title.strip():
+        raise SeedError("title must be a non-empty string")
+    if parent_id is not None and str(parent_id) not in store.data["categories"]:
+        raise SeedError(f"parent category {parent_id!r} does not exist")
+    now = fmt_ts(store.clock())
+    title_rec = blank_record(REGISTRY["categorytitles"], store.next_id("categorytitles"))
+    title_rec["attributes"]["string"] = title
+    store.data["categorytitles"][title_rec["id"]] = title_rec
+    category = blank_record(REGISTRY["categories"], store.next_id("categories"))
+    category["attributes"].update(createdAt=now, updatedAt=now)
+    category["relationships"].update(
+        titles=[ref("categorytitles", title_rec["id"])],
+        parentCategory=ref("categories", str(parent_id)) if parent_id is not None else None,
+    )
+    store.data["categories"][category["id"]] = category
+    store.index_add("categories", category)
+    store.version += 1
+    return category

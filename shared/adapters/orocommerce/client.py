@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import httpx
@@ -50,6 +50,7 @@ from shared.adapters.orocommerce.models import (
     OroOrderSubtotal,
     OroPriceList,
     OroProduct,
+    OroProductData,
     OroProductPrice,
     OroShippingTracking,
     OroWebhookSubscription,
@@ -107,6 +108,88 @@ ORDER_INCLUDE = (
     "shippingAddress",
     "shippingAddress.country",
 )
+
+# What product-data sync reads with a product (reference §6; brand names and category titles are localized
+# values, descriptions WYSIWYG values; `productShippingOptions` is ShippingBundle's weight and dimensions).
+PRODUCT_DATA_INCLUDE = (
+    "names",
+    "descriptions",
+    "brand",
+    "brand.names",
+    "category",
+    "category.titles",
+    "taxCode",
+    "primaryUnitPrecision",
+    "unitPrecisions",
+    "productShippingOptions",
+)
+# Oro keeps prices with 4 decimals and sends them as strings (reference §2, §7).
+PRICE_PLACES = Decimal("0.0001")
+_PRICE_UPDATE_KEYS = frozenset({"id", "value"})
+_PRICE_CREATE_KEYS = frozenset({"price_list_id", "product_id", "unit", "quantity", "currency", "value"})
+
+
+def price_text(value: Any) -> str:
+    """A price as Oro takes it: a string with 4 decimals (`Decimal("12.5")` → `"12.5000"`, half up).
+    ValueError for a float, a negative or a non-number."""
+    if isinstance(value, bool | float):
+        raise ValueError(f"a price must be a Decimal, an int or a decimal string, not {type(value).__name__}")
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a price") from None
+    if not d.is_finite() or d < 0:
+        raise ValueError(f"{value!r} is not a price (a finite number of 0 or more)")
+    return str(d.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP))
+
+
+def _price_quantity(value: Any) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ValueError(f"a price quantity must be a Decimal, an int or a decimal string, not {value!r}")
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a price quantity") from None
+    if not d.is_finite() or d < 0:
+        raise ValueError(f"{value!r} is not a price quantity (a finite number of 0 or more)")
+    return d
+
+
+def price_record(record: Mapping[str, Any], where: str = "record") -> dict[str, Any]:
+    """One `productprices` batch item: `{"id", "value"}` updates that price (`meta.update`); `{"price_list_id",
+    "product_id", "unit", "quantity", "currency", "value"}` creates one (no meta, no id: Oro makes it
+    `<GUID>-<priceListId>`). ValueError naming `where` and the problem for anything else."""
+    keys = set(record)
+    if keys == _PRICE_UPDATE_KEYS:
+        return {
+            "type": "productprices",
+            "id": str(record["id"]),
+            "meta": {"update": True},
+            "attributes": {"value": price_text(record["value"])},
+        }
+    if keys == _PRICE_CREATE_KEYS:
+        for name in ("price_list_id", "product_id", "unit", "currency"):
+            if not str(record[name] or "").strip():
+                raise ValueError(f"{where}: {name} is empty")
+        return {
+            "type": "productprices",
+            "attributes": {
+                "quantity": _price_quantity(record["quantity"]),
+                "value": price_text(record["value"]),
+                "currency": str(record["currency"]),
+            },
+            "relationships": _relationships(
+                {
+                    "priceList": ("pricelists", record["price_list_id"]),
+                    "product": ("products", record["product_id"]),
+                    "unit": ("productunits", record["unit"]),
+                }
+            ),
+        }
+    raise ValueError(
+        f"{where}: a price update has exactly {sorted(_PRICE_UPDATE_KEYS)}, a new price exactly "
+        f"{sorted(_PRICE_CREATE_KEYS)}; got {sorted(keys)}"
+    )
 
 
 def filters(**conditions: Any) -> dict[str, str]:
@@ -568,11 +651,25 @@ class OroClient:
     def batch_update(self, resource: str, records: Sequence[Mapping[str, Any]]) -> OroAsyncOperation:
         """Batch API: `PATCH /<resource>` with `data[]` items marked `meta.update`; returns the async
         operation (202). Poll it with `get_async_operation` and read `get_async_operation_errors`."""
-        data = [
-            {"meta": {"update": True}, "type": resource, **{k: v for k, v in rec.items() if k != "type"}}
-            for rec in records
-        ]
-        response, body = self.request("PATCH", resource, body={"data": data})
+        return self.batch_write(
+            resource,
+            [{**{k: v for k, v in rec.items() if k != "meta"}, "meta": {"update": True}} for rec in records],
+        )
+
+    def batch_write(self, resource: str, records: Sequence[Mapping[str, Any]]) -> OroAsyncOperation:
+        """Batch API: `PATCH /<resource>` with one `data[]` item per record, each a JSON:API resource object
+        (`type` filled in) whose own `meta` decides what Oro does with it: `{"update": true}` with an `id`
+        updates, `{"upsert": ...}` upserts, no meta creates (reference §2). Returns the async operation (202);
+        errors name the item as `/data/<index in records>`.
+
+        A batch that creates records is not re-sent once it may have reached Oro (5xx, timeout): that is
+        `OutcomeUnknown`, and the caller re-reads before writing again (a second copy of the request would fail
+        its creates as duplicates, or, for resources without a unique key, create them twice)."""
+        if not records:
+            raise ValueError(f"batch_write needs at least one {resource} record")
+        data = [{**rec, "type": resource} for rec in records]
+        creates = any(not (rec.get("meta") or {}).get("update") for rec in data)
+        response, body = self.request("PATCH", resource, body={"data": data}, creates=creates)
         if body:
             doc = self._document(body, f"PATCH /{resource}")
             res = doc.resources()
@@ -735,6 +832,25 @@ class OroClient:
             ):
                 yield self._typed("GET /products", OroProduct.from_resource, r, index)
 
+    def iter_products_updated_since(
+        self,
+        since: datetime,
+        page_size: int | None = None,
+        *,
+        include: Iterable[str] = PRODUCT_DATA_INCLUDE,
+    ) -> Iterator[OroProductData]:
+        """Products with `updatedAt` > `since` (UTC `Z`), oldest change first, with what product-data sync
+        reads (`OroProductData`: default name and description, brand, category, tax code, units, shipping
+        options) in the same pages. A name or description edited on its own moves the product's `updatedAt`."""
+        for r, index in self.iter_resources(
+            "products",
+            params=filters(updatedAt__gt=since),
+            include=include,
+            sort="updatedAt,id",
+            page_size=page_size,
+        ):
+            yield self._typed("GET /products", OroProductData.from_resource, r, index)
+
     def iter_inventory_levels(
         self, product_ids: Iterable[str], page_size: int | None = None
     ) -> Iterator[OroInventoryLevel]:
@@ -812,6 +928,66 @@ class OroClient:
             params=filters(priceList=str(price_list_id)),
             include=include,
             page_size=page_size,
+        ):
+            yield self._typed("GET /productprices", OroProductPrice.from_resource, r, index)
+
+    def write_product_prices_batch(self, records: Sequence[Mapping[str, Any]]) -> str:
+        """Updates and creates of `productprices` in one Batch API request; returns the async operation id.
+
+        Each record is `{"id", "value"}` (update of that price) or `{"price_list_id", "product_id", "unit",
+        "quantity", "currency", "value"}` (a new price); values go as strings with 4 decimals, half up. Oro
+        answers per record: read `get_async_operation_errors`, whose `record_index` is the index in `records`.
+        ValueError, before any request, for a record of neither shape; `OutcomeUnknown` (not re-sent) when a
+        batch holding creates may have reached Oro unanswered."""
+        data = [price_record(rec, f"records[{i}]") for i, rec in enumerate(records)]
+        if not data:
+            raise ValueError("write_product_prices_batch needs at least one price")
+        return self.batch_write("productprices", data).id
+
+    def update_product_price(self, price_id: str, value: Decimal) -> OroProductPrice:
+        """One price's value (`PATCH /productprices/<GUID>-<priceListId>`)."""
+        doc = self.patch("productprices", str(price_id), attributes={"value": price_text(value)})
+        return self._typed("PATCH /productprices", OroProductPrice.from_resource, _single(doc))
+
+    def create_product_price(
+        self,
+        price_list_id: str,
+        product_id: str,
+        unit: str,
+        quantity: Decimal,
+        currency: str,
+        value: Decimal,
+    ) -> OroProductPrice:
+        """One new price (`POST /productprices`). Prices are unique per (product, price list, quantity, unit,
+        currency): a create that may have reached Oro unanswered is looked up in the list and adopted."""
+        record = price_record(
+            {
+                "price_list_id": price_list_id,
+                "product_id": product_id,
+                "unit": unit,
+                "quantity": quantity,
+                "currency": currency,
+                "value": value,
+            }
+        )
+        relationships = {
+            "priceList": ("pricelists", str(price_list_id)),
+            "product": ("products", str(product_id)),
+            "unit": ("productunits", unit),
+        }
+        try:
+            doc = self.create("productprices", record["attributes"], relationships)
+        except OutcomeUnknown:
+            wanted = _price_quantity(quantity)
+            for existing in self._prices_of_product(price_list_id, product_id):
+                if (existing.unit, existing.currency, existing.quantity) == (unit, currency, wanted):
+                    return existing
+            doc = self.create("productprices", record["attributes"], relationships)
+        return self._typed("POST /productprices", OroProductPrice.from_resource, _single(doc))
+
+    def _prices_of_product(self, price_list_id: str, product_id: str) -> Iterator[OroProductPrice]:
+        for r, index in self.iter_resources(
+            "productprices", params=filters(priceList=str(price_list_id), product=str(product_id))
         ):
             yield self._typed("GET /productprices", OroProductPrice.from_resource, r, index)
 

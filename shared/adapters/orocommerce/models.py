@@ -497,6 +497,104 @@ class OroProduct(_Wire):
         )
 
 
+def _default_string(refs: list[ResourceIdentifier], included: Included, attr: str = "string") -> str | None:
+    """The default-localization value (`localization: null`) among included localized values."""
+    for ref in refs:
+        value = included.get(ref)
+        if value is not None and value.one("localization") is None:
+            found = value.attr(attr)
+            if isinstance(found, dict):  # productdescriptions: `wysiwyg: {value, style, properties}`
+                found = found.get("value")
+            return str(found) if found is not None else None
+    return None
+
+
+class OroShippingOptions(_Wire):
+    """A `productshippingoptions` record: weight and dimensions of one unit of the product."""
+
+    id: ResourceId
+    unit: str | None = None
+    weight: Decimal | None = None
+    weight_unit: str | None = None  # weightunits id, e.g. kg, lbs
+    length: Decimal | None = None
+    width: Decimal | None = None
+    height: Decimal | None = None
+    dimensions_unit: str | None = None  # lengthunits id, e.g. cm, m, inch
+    freight_class: str | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroShippingOptions:
+        return cls(
+            id=r.id or "",
+            unit=r.one_id("productUnit"),
+            weight=r.attr("weightValue"),
+            weight_unit=r.one_id("weightUnit"),
+            length=r.attr("dimensionsLength"),
+            width=r.attr("dimensionsWidth"),
+            height=r.attr("dimensionsHeight"),
+            dimensions_unit=r.one_id("dimensionsUnit"),
+            freight_class=r.one_id("freightClass"),
+        )
+
+
+class OroProductData(_Wire):
+    """What product-data sync reads of a product (`PRODUCT_DATA_INCLUDE`): its default name and description,
+    brand and category (their default titles), tax code, units (code, conversion rate) and shipping options.
+    A name, brand or category is None when the product has none or the document did not include it."""
+
+    id: ResourceId
+    sku: str
+    status: str | None = None
+    updated_at: UtcDatetime | None = None
+    name: str | None = None
+    description: str | None = None
+    brand_id: str | None = None
+    brand: str | None = None
+    category_id: str | None = None
+    category: str | None = None
+    tax_code: str | None = None
+    primary_unit: str | None = None
+    unit_precisions: list[OroUnitPrecision] = Field(default_factory=list)
+    shipping_options: list[OroShippingOptions] = Field(default_factory=list)
+
+    def conversion_rate(self, unit: str) -> Decimal | None:
+        """Primary units in one `unit` (the primary unit's own rate is 1)."""
+        for p in self.unit_precisions:
+            if p.unit == unit:
+                return p.conversion_rate
+        return None
+
+    def shipping(self, unit: str | None = None) -> OroShippingOptions | None:
+        """The shipping options of `unit` (default: the primary unit)."""
+        wanted = unit or self.primary_unit
+        return next((o for o in self.shipping_options if o.unit == wanted), None)
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroProductData:
+        included = included or Included()
+        units = OroProduct.from_resource(r, included)
+        brand = included.get(r.one("brand"))
+        category = included.get(r.one("category"))
+        tax_code = included.get(r.one("taxCode"))
+        options = [included.get(ref) for ref in r.many("productShippingOptions")]
+        return cls(
+            id=r.id or "",
+            sku=r.attr("sku") or "",
+            status=r.attr("status"),
+            updated_at=r.attr("updatedAt"),
+            name=_default_string(r.many("names"), included),
+            description=_default_string(r.many("descriptions"), included, "wysiwyg"),
+            brand_id=r.one_id("brand"),
+            brand=_default_string(brand.many("names"), included) if brand is not None else None,
+            category_id=r.one_id("category"),
+            category=_default_string(category.many("titles"), included) if category is not None else None,
+            tax_code=tax_code.attr("code") if tax_code is not None else None,
+            primary_unit=units.primary_unit,
+            unit_precisions=units.unit_precisions,
+            shipping_options=[OroShippingOptions.from_resource(o) for o in options if o is not None],
+        )
+
+
 # A product's `inventory_status` (`prodinventorystatuses` ids, reference §8).
 INVENTORY_STATUSES = frozenset({"in_stock", "out_of_stock", "discontinued"})
 
