@@ -208,7 +208,8 @@ class PriceFlow:
             failed = {}
             if operation.has_errors:
                 failed = {
-                    e.record_index or -1: e.detail or "" for e in self.oro.get_async_operation_errors(op)
+                    (-1 if e.record_index is None else e.record_index): e.detail or ""
+                    for e in self.oro.get_async_operation_errors(op)
                 }
             results.append(OperationResult(finished=True, failed=failed))
         refused = sum(len(r.failed) for r in results)
