@@ -594,12 +594,22 @@ class Store:
             raise bad("CustomPrices must be an array.")
         errors: list[str] = []
         with self.lock:
+            by_sku: dict[str, Json] | None = None  # built once per call, not scanned per row
             for index, raw in enumerate(rows, start=1):
                 where = f"CustomPrices[{index}]"
                 try:
                     raw = _object(raw, where)
                     customer = self._price_customer(raw, where)
-                    product = self._product(raw.get("ProductID"), raw.get("ProductSKU"), where)
+                    sku = raw.get("ProductSKU")
+                    if not raw.get("ProductID") and sku:
+                        if by_sku is None:
+                            by_sku = {_key(p["SKU"]): p for p in self.products.values()}
+                        found = by_sku.get(_key(str(sku)))
+                        if found is None:
+                            raise bad(f"{where}: product with SKU '{sku}' not found.")
+                        product = found
+                    else:
+                        product = self._product(raw.get("ProductID"), sku, where)
                     price = req_decimal(raw.get("Price"), f"{where}.Price", minimum=ZERO)
                 except ApiError as err:
                     errors.append(err.message)

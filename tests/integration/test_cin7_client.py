@@ -395,10 +395,14 @@ def test_set_custom_prices_applies_the_good_rows_and_returns_the_bad_rows_errors
         )
         assert client.calls == 1
         assert client.set_custom_prices([]) == [] and client.calls == 1
+        by_sku = client.set_custom_prices(
+            [(acme, "GAD-200", Decimal("7.05")), (acme, "NOPE-9", Decimal("1"))], by_sku=True
+        )
         prices = {p.ProductSKU: p.Price for p in client.get_customer(acme).ProductPrices}
     assert len(errors) == 2 and unknown in errors[0] and unknown in errors[1]
     assert "customer" in errors[0].lower() and "product" in errors[1].lower()
-    assert prices == {"WID-100": Decimal("11.25"), "BOLT-300": Decimal("0.2")}
+    assert len(by_sku) == 1 and "NOPE-9" in by_sku[0]
+    assert prices == {"WID-100": Decimal("11.25"), "BOLT-300": Decimal("0.2"), "GAD-200": Decimal("7.05")}
 
 
 def test_set_custom_prices_sends_500_rows_a_call(cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox):

@@ -618,18 +618,22 @@ class Cin7Client:
             raise Permanent("cin7: PUT /product: the answer holds no product", system=SYSTEM)
         return self._model(Cin7Product, rows[0], "PUT /product")  # type: ignore[no-any-return]
 
-    def set_custom_prices(self, rows: Iterable[tuple[str, str, Decimal]]) -> list[str]:
-        """Customer-specific prices, `(customer_id, product_id, price)` rows, through POST /custom-prices,
-        `CUSTOM_PRICES_PER_CALL` rows a call. Cin7 applies the rows it can and answers 200 listing the others in
-        `Errors` (reference §1, §6): their texts are returned (empty: every row applied). Prices are absolute,
-        so a call is safe to repeat (retried on 5xx and timeouts)."""
+    def set_custom_prices(
+        self, rows: Iterable[tuple[str, str, Decimal]], *, by_sku: bool = False
+    ) -> list[str]:
+        """Customer-specific prices, `(customer_id, product_id, price)` rows (`by_sku`: the product by its SKU,
+        sent as `ProductSKU`), through POST /custom-prices, `CUSTOM_PRICES_PER_CALL` rows a call. Cin7 applies
+        the rows it can and answers 200 listing the others in `Errors` (reference §1, §6): their texts are
+        returned (empty: every row applied). Prices are absolute, so a call is safe to repeat (retried on 5xx
+        and timeouts)."""
+        product_key = "ProductSKU" if by_sku else "ProductID"
         body_rows: list[dict[str, Any]] = []
-        for customer_id, product_id, price in rows:
-            if not customer_id or not product_id:
-                raise ValueError("a custom price needs a customer ID and a product ID")
+        for customer_id, product, price in rows:
+            if not customer_id or not product:
+                raise ValueError(f"a custom price needs a customer ID and a {product_key}")
             if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
-                raise ValueError(f"custom price {price!r} for product {product_id} must be a Decimal >= 0")
-            body_rows.append({"CustomerID": customer_id, "ProductID": product_id, "Price": price})
+                raise ValueError(f"custom price {price!r} for product {product} must be a Decimal >= 0")
+            body_rows.append({"CustomerID": customer_id, product_key: product, "Price": price})
         errors: list[str] = []
         for start in range(0, len(body_rows), CUSTOM_PRICES_PER_CALL):
             chunk = body_rows[start : start + CUSTOM_PRICES_PER_CALL]
