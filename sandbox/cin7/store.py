@@ -595,6 +595,7 @@ class Store:
         errors: list[str] = []
         with self.lock:
             by_sku: dict[str, Json] | None = None  # built once per call, not scanned per row
+            touched: dict[str, dict[str, Json]] = {}  # customer ID -> its prices by product ID
             for index, raw in enumerate(rows, start=1):
                 where = f"CustomPrices[{index}]"
                 try:
@@ -614,19 +615,20 @@ class Store:
                 except ApiError as err:
                     errors.append(err.message)
                     continue
-                kept = [p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]]
-                kept.append(
-                    {
-                        "ProductID": product["ID"],
-                        "ProductSKU": product["SKU"],
-                        "ProductName": product["Name"],
-                        "CustomerID": customer["ID"],
-                        "CustomerName": customer["Name"],
-                        "Price": price,
-                    }
-                )
-                customer["ProductPrices"] = kept
-                customer["LastModifiedOn"] = now_utc()
+                prices = touched.get(customer["ID"])
+                if prices is None:  # one index per customer and call: 500 rows never rescan the whole list
+                    prices = touched[customer["ID"]] = {p["ProductID"]: p for p in customer["ProductPrices"]}
+                prices[product["ID"]] = {
+                    "ProductID": product["ID"],
+                    "ProductSKU": product["SKU"],
+                    "ProductName": product["Name"],
+                    "CustomerID": customer["ID"],
+                    "CustomerName": customer["Name"],
+                    "Price": price,
+                }
+            for customer_id, prices in touched.items():
+                self.customers[customer_id]["ProductPrices"] = list(prices.values())
+                self.customers[customer_id]["LastModifiedOn"] = now_utc()
             return {"Errors": errors}
 
     def custom_prices_delete(self, query: Query, _body: Any) -> Json:
