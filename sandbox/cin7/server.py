@@ -347,6 +347,12 @@ class Cin7Sandbox:
         self._persist()
         return counts
 
+    def seed_products(self, products: Any) -> dict[str, Any]:
+        """Create or update products in bulk (see `Store.seed_products`); no API call, no webhook."""
+        counts = self.store.seed_products(products)
+        self._persist()
+        return counts
+
     def webhook_deliveries(self) -> list[dict[str, Any]]:
         return self.dispatcher.records()
 
@@ -645,6 +651,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return sb.seed_stock_levels(
                 body.get("products"), emit=bool_value(body.get("emit"), "emit", False)
             )
+        if (method, path) == ("POST", "/products"):
+            return sb.seed_products(body.get("products"))
         if (method, path) == ("GET", "/config"):
             return sb.config
         if (method, path) == ("POST", "/config"):

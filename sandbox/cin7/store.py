@@ -8,6 +8,7 @@ the JSON writer never sends.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -78,6 +79,7 @@ WEBHOOK_TYPES = (
 )
 MAX_WEBHOOKS_PER_TYPE = 5
 STOCK_EVENT = "Stock/AvailableStockLevelChanged"
+PRODUCT_EVENT = "Product/Updated"
 
 CUSTOMER_TEXT_FIELDS = {
     "DisplayName": 256,
@@ -155,6 +157,14 @@ SALE_TEXT_FIELDS = {
     "ExternalID": 256,
 }
 PRODUCT_LISTS = ("Suppliers", "ReorderLevels", "Movements", "Attachments", "CustomPrices")
+SEED_TEMPLATE_FIELDS = ("SKU", "Name", "Category", "UOM")
+SEED_PRODUCT_FIELDS = {
+    *SEED_TEMPLATE_FIELDS,
+    *PRODUCT_TEXT_FIELDS,
+    *PRODUCT_NUMBER_FIELDS,
+    *(f"PriceTier{n}" for n in range(1, 11)),
+    "PriceTiers",
+}
 AUTO_PICK_MODES = ("NOPICK", "AUTOPICK", "AUTOPICKPACK", "AUTOPICKPACKSHIP")
 
 
@@ -584,29 +594,41 @@ class Store:
             raise bad("CustomPrices must be an array.")
         errors: list[str] = []
         with self.lock:
+            by_sku: dict[str, Json] | None = None  # built once per call, not scanned per row
+            touched: dict[str, dict[str, Json]] = {}  # customer ID -> its prices by product ID
             for index, raw in enumerate(rows, start=1):
                 where = f"CustomPrices[{index}]"
                 try:
                     raw = _object(raw, where)
                     customer = self._price_customer(raw, where)
-                    product = self._product(raw.get("ProductID"), raw.get("ProductSKU"), where)
+                    sku = raw.get("ProductSKU")
+                    if not raw.get("ProductID") and sku:
+                        if by_sku is None:
+                            by_sku = {_key(p["SKU"]): p for p in self.products.values()}
+                        found = by_sku.get(_key(str(sku)))
+                        if found is None:
+                            raise bad(f"{where}: product with SKU '{sku}' not found.")
+                        product = found
+                    else:
+                        product = self._product(raw.get("ProductID"), sku, where)
                     price = req_decimal(raw.get("Price"), f"{where}.Price", minimum=ZERO)
                 except ApiError as err:
                     errors.append(err.message)
                     continue
-                kept = [p for p in customer["ProductPrices"] if p["ProductID"] != product["ID"]]
-                kept.append(
-                    {
-                        "ProductID": product["ID"],
-                        "ProductSKU": product["SKU"],
-                        "ProductName": product["Name"],
-                        "CustomerID": customer["ID"],
-                        "CustomerName": customer["Name"],
-                        "Price": price,
-                    }
-                )
-                customer["ProductPrices"] = kept
-                customer["LastModifiedOn"] = now_utc()
+                prices = touched.get(customer["ID"])
+                if prices is None:  # one index per customer and call: 500 rows never rescan the whole list
+                    prices = touched[customer["ID"]] = {p["ProductID"]: p for p in customer["ProductPrices"]}
+                prices[product["ID"]] = {
+                    "ProductID": product["ID"],
+                    "ProductSKU": product["SKU"],
+                    "ProductName": product["Name"],
+                    "CustomerID": customer["ID"],
+                    "CustomerName": customer["Name"],
+                    "Price": price,
+                }
+            for customer_id, prices in touched.items():
+                self.customers[customer_id]["ProductPrices"] = list(prices.values())
+                self.customers[customer_id]["LastModifiedOn"] = now_utc()
             return {"Errors": errors}
 
     def custom_prices_delete(self, query: Query, _body: Any) -> Json:
@@ -823,6 +845,7 @@ class Store:
         with self.lock:
             product = self._product_write(None, body)
             self.products[product["ID"]] = product
+            self._emit_product(product, "Creation")
             return {"Total": 1, "Page": 1, "Products": [self._product_out(product)]}
 
     def product_put(self, _query: Query, body: Any) -> Json:
@@ -836,8 +859,21 @@ class Store:
                     else required("ID")
                 )
             product = self._product_write(existing, body)
-            self.products[product["ID"]] = product
+            if _changed(existing, product):
+                self.products[product["ID"]] = product
+                self._emit_product(product, "Update")
+            else:  # a PUT that sets what is already there: no new LastModifiedOn, no event
+                product = existing
             return {"Total": 1, "Page": 1, "Products": [self._product_out(product)]}
+
+    def _emit_product(self, product: Json, event: str) -> None:
+        """`Product/Updated` (reference §7): `{NumberOfProducts, ProductDetailsList: [{Event, ...the product}],
+        EventType}`; it fires for a creation too. A copy: the payload must not follow later writes."""
+        detail = copy.deepcopy({"Event": event, **self._product_out(product)})
+        self.emit(
+            PRODUCT_EVENT,
+            {"NumberOfProducts": 1, "ProductDetailsList": [detail], "EventType": PRODUCT_EVENT},
+        )
 
     def _product_write(self, existing: Json | None, body: Json) -> Json:
         creating = existing is None
@@ -854,8 +890,8 @@ class Store:
             cur["SKU"] = sku
         if creating or given("Name"):
             cur["Name"] = req_text(body.get("Name"), "Name")
-        if creating:
-            req_text(body.get("Category"), "Category")
+        if creating or given("Category"):
+            req_text(body.get("Category"), "Category")  # required: a PUT cannot blank it either
         if creating or given("UOM"):
             uom = req_text(body.get("UOM"), "UOM", max_len=50)
             unit = next((u for u in self.units.values() if _key(u["Name"]) == _key(uom)), None)
@@ -897,16 +933,7 @@ class Store:
             field = f"PriceTier{n}"
             if creating or given(field):
                 cur[field] = decimal_value(body.get(field), field, default=ZERO, minimum=ZERO)
-        tiers = body.get("PriceTiers")
-        if tiers is not None:
-            if not isinstance(tiers, dict):
-                raise bad("PriceTiers must be an object keyed by price tier name.")
-            if len(set(self.price_tiers)) == len(self.price_tiers):  # disabled when two tiers share a name
-                for name, value in tiers.items():
-                    if name not in self.price_tiers:
-                        raise bad(f"PriceTiers: '{name}' is not a price tier name.")
-                    index = self.price_tiers.index(name) + 1
-                    cur[f"PriceTier{index}"] = req_decimal(value, f"PriceTiers['{name}']", minimum=ZERO)
+        cur.update(self._named_tiers(body.get("PriceTiers"), "PriceTiers"))
         for flag in ("Sellable", "BillOfMaterial", "AutoAssembly", "AutoDisassembly"):
             if creating or given(flag):
                 cur[flag] = bool_value(body.get(flag), flag, flag == "Sellable")
@@ -925,6 +952,23 @@ class Store:
             cur["ID"] = self.ids.new()
         cur["LastModifiedOn"] = now_utc()
         return _ordered(cur, PRODUCT_ORDER)
+
+    def _named_tiers(self, tiers: Any, where: str) -> Json:
+        """`PriceTiers` (`{tier name: price}`) as `{"PriceTierN": price}`. Cin7 disables it when two tiers share a
+        name (reference §4); the sandbox then refuses it rather than drop the prices silently."""
+        if tiers is None:
+            return {}
+        if not isinstance(tiers, dict):
+            raise bad(f"{where} must be an object keyed by price tier name.")
+        if tiers and len(set(self.price_tiers)) != len(self.price_tiers):
+            raise bad(f"{where} is disabled while two price tiers share a name; use PriceTier1..10.")
+        out: Json = {}
+        for name, value in tiers.items():
+            if name not in self.price_tiers:
+                raise bad(f"{where}: '{name}' is not a price tier name.")
+            index = self.price_tiers.index(name) + 1
+            out[f"PriceTier{index}"] = req_decimal(value, f"{where}['{name}']", minimum=ZERO)
+        return out
 
     def _bom(self, raw: Any, product: Json) -> list[Json]:
         if raw is None:
@@ -1202,6 +1246,74 @@ class Store:
                 for location_id, on_hand in targets:
                     self._stock(product["ID"], location_id)["OnHand"] = on_hand
             return {"created": created, "updated": len(plan) - created}
+
+    def seed_products(self, raw_products: Any) -> Json:
+        """Control API (`POST /__sandbox/products`): create or update a large catalogue without API calls, rate
+        limit or webhooks.
+
+        Each item `{"SKU", "Name", "Category"?, "UOM"?, "PriceTier1".."PriceTier10"?, "PriceTiers"?: {tier name:
+        price}, ...}` (also Brand, Barcode, ShortDescription, Description, Weight, Length, Width, Height and the
+        other documented text and number fields) creates the product when its SKU is new (the `POST /product`
+        defaults: unit "Item", Category "General", Stock, FIFO) or updates the fields given. A product whose
+        fields change gets a new `LastModifiedOn`. All is checked before anything changes.
+        """
+        if not isinstance(raw_products, list):
+            raise bad("products must be an array.")
+        with self.lock:
+            by_sku = {_key(p["SKU"]): p for p in self.products.values()}
+            units = {_key(u["Name"]): u["Name"] for u in self.units.values()}
+            plan: list[tuple[Json | None, Json]] = []
+            seen: set[str] = set()
+            for index, raw in enumerate(raw_products, start=1):
+                where = f"products[{index}]"
+                raw = _object(raw, where)
+                sku = req_text(raw.get("SKU"), f"{where}.SKU", max_len=50)
+                if _key(sku) in seen:
+                    raise bad(f"{where}: SKU '{sku}' appears twice.")
+                seen.add(_key(sku))
+                unknown = set(raw) - SEED_PRODUCT_FIELDS
+                if unknown:
+                    raise bad(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
+                product = by_sku.get(_key(sku))
+                fields: Json = {"SKU": product["SKU"] if product else sku}
+                if product is None or raw.get("Name") is not None:
+                    fields["Name"] = req_text(raw.get("Name"), f"{where}.Name")
+                if product is None or raw.get("Category") is not None:
+                    fields["Category"] = text_value(raw.get("Category"), f"{where}.Category") or "General"
+                if product is None or raw.get("UOM") is not None:
+                    uom = units.get(_key(str(raw.get("UOM") or "Item")))
+                    if uom is None:
+                        raise bad(f"{where}: unit of measure '{raw.get('UOM') or 'Item'}' not found.")
+                    fields["UOM"] = uom
+                for field, max_len in PRODUCT_TEXT_FIELDS.items():
+                    if field != "Category" and raw.get(field) is not None:
+                        fields[field] = text_value(raw[field], f"{where}.{field}", max_len=max_len) or ""
+                for field in (*PRODUCT_NUMBER_FIELDS, *(f"PriceTier{n}" for n in range(1, 11))):
+                    if raw.get(field) is not None:
+                        fields[field] = decimal_value(raw[field], f"{where}.{field}", minimum=ZERO)
+                fields.update(self._named_tiers(raw.get("PriceTiers"), f"{where}.PriceTiers"))
+                plan.append((product, fields))
+            now = now_utc()
+            template: Json | None = None
+            counts = {"created": 0, "updated": 0, "unchanged": 0}
+            for product, fields in plan:
+                if product is None:
+                    if template is None:  # the first one goes the API's way: every default and check
+                        template = self._product_write(None, {k: fields[k] for k in SEED_TEMPLATE_FIELDS})
+                        product = dict(template)
+                    else:
+                        product = {**template, "ID": self.ids.new()}
+                    for name in ("BillOfMaterialsProducts", "BillOfMaterialsServices", *PRODUCT_LISTS):
+                        product[name] = []
+                    product.update(fields, LastModifiedOn=now)
+                    self.products[product["ID"]] = product
+                    counts["created"] += 1
+                elif any(product.get(k) != v for k, v in fields.items()):
+                    product.update(fields, LastModifiedOn=now)
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+            return counts
 
     # ------------------------------------------------------------------------------------------ sales
 
@@ -2437,6 +2549,12 @@ PRODUCT_ORDER = (
     "Sellable",
     "LastModifiedOn",
 )
+
+
+def _changed(before: Json, after: Json) -> bool:
+    """Whether a write changed any field of a record (its `LastModifiedOn` aside)."""
+    keys = (before.keys() | after.keys()) - {"LastModifiedOn"}
+    return any(before.get(key) != after.get(key) for key in keys)
 
 
 def _ordered(record: Json, order: tuple[str, ...]) -> Json:

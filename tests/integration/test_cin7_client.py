@@ -7,9 +7,12 @@ costs no wall-clock time and the assertions are about counts, never durations.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.cin7.server import Cin7Sandbox
@@ -272,3 +275,143 @@ def test_connection_refused_is_transient_and_retried(cin7_sandbox: Cin7Sandbox):
     with client, pytest.raises(Transient) as caught:
         client.price_tiers()
     assert type(caught.value) is Transient and client.calls == 3
+
+
+# ------------------------------------------------------------------------------ products and prices
+
+
+def _seed_products(sandbox: Cin7Sandbox, products: list[dict[str, Any]]) -> dict[str, int]:
+    response = httpx.post(sandbox.control_url + "products", json={"products": products}, timeout=60)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _next_second() -> datetime:
+    """Wait for the next whole second and return it: `ModifiedSince` is sent to the second (naive UTC)."""
+    now = datetime.now(UTC)
+    time.sleep(1 - now.microsecond / 1_000_000)
+    return datetime.now(UTC)
+
+
+def test_iter_products_pages_products_modified_since_with_their_tiers_and_attributes(
+    cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox
+):
+    skus = [f"P-{n:05d}" for n in range(2500)]
+    _seed_products(cin7_sandbox, [{"SKU": s, "Name": f"Product {s}", "PriceTier1": "10"} for s in skus])
+    since = _next_second()
+    changed = [
+        {"SKU": s, "PriceTiers": {"Contract": "9.5"}, "Brand": "Acme", "Weight": "1.25"} for s in skus[:1500]
+    ]
+    assert _seed_products(cin7_sandbox, changed) == {"created": 0, "updated": 1500, "unchanged": 0}
+    with _client(cin7_sandbox) as client:
+        products = list(client.iter_products(since))  # Limit 1000: two pages
+        assert client.calls == 2
+        everything = list(client.iter_products(limit=1000))
+        assert client.calls == 2 + 3
+    assert sorted(p.SKU for p in products) == skus[:1500]
+    first = products[0]
+    assert (first.PriceTier1, first.PriceTier2, first.PriceTier3) == (
+        Decimal("10"),
+        Decimal("9.5"),
+        Decimal("0"),
+    )
+    assert first.PriceTiers["Contract"] == Decimal("9.5") and first.Brand == "Acme"
+    assert first.Weight == Decimal("1.25") and first.UOM == "Item" and first.Category == "General"
+    assert first.LastModifiedOn is not None and first.LastModifiedOn >= since
+    assert len(everything) == 2500 + len(cin7_demo["products"])
+
+
+def test_update_product_changes_one_tier_and_leaves_the_other_fields(
+    cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox
+):
+    gadget_id = cin7_demo["products"]["GAD-200"]
+    with _client(cin7_sandbox) as client:
+        before = client.get_product_by_sku("GAD-200")
+        updated = client.update_product(gadget_id, {"PriceTier2": Decimal("7.6500")})
+        assert client.calls == 2
+        by_name = client.update_product(gadget_id, {"PriceTiers": {"Tier 3": Decimal("7.1234")}})
+        renamed = client.update_product(
+            gadget_id,
+            {
+                "Name": "Gadget 200 (blue)",
+                "Barcode": "9300000000012",
+                "Brand": "Orosync",
+                "Category": "Gadgets",
+                "Weight": Decimal("0.35"),
+                "Length": Decimal("12"),
+                "Width": Decimal("8"),
+                "Height": Decimal("3.5"),
+                "ShortDescription": "A blue gadget",
+                "Description": "<p>Blue.</p>",
+            },
+        )
+        read = client.get_product_by_sku("GAD-200")
+        with pytest.raises(ValueError, match="at least one field"):
+            client.update_product(gadget_id, {})
+    assert updated.PriceTier2 == Decimal("7.65") and updated.PriceTier1 == before.PriceTier1 == Decimal("8")
+    assert updated.Name == "Gadget 200" and updated.Barcode == before.Barcode
+    assert by_name.PriceTier3 == Decimal("7.1234") and by_name.PriceTier2 == Decimal("7.65")
+    assert renamed.PriceTier1 == Decimal("8") and renamed.PriceTier2 == Decimal("7.65")
+    assert (read.Name, read.Barcode, read.Brand, read.Category) == (
+        "Gadget 200 (blue)",
+        "9300000000012",
+        "Orosync",
+        "Gadgets",
+    )
+    assert (read.Weight, read.Length, read.Width, read.Height) == (
+        Decimal("0.35"),
+        Decimal("12"),
+        Decimal("8"),
+        Decimal("3.5"),
+    )
+    assert (read.ShortDescription, read.Description, read.UOM) == ("A blue gadget", "<p>Blue.</p>", "Item")
+    assert before.LastModifiedOn and read.LastModifiedOn and read.LastModifiedOn > before.LastModifiedOn
+
+
+def test_update_product_is_retried_after_a_dropped_answer(
+    cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox
+):
+    cin7_sandbox.add_faults({"method": "PUT", "path": "^/product$", "drop_after_commit_rate": 1.0})
+    with _client(cin7_sandbox, sleep=lambda _s: cin7_sandbox.clear_faults()) as client:
+        product = client.update_product(cin7_demo["products"]["WID-100"], {"PriceTier1": Decimal("13")})
+    assert product.PriceTier1 == Decimal("13")  # PUT sets absolute values: re-sending it is safe
+    assert cin7_sandbox.stats()["calls"]["PUT /product"] == 2 and len(client.slept) == 1
+
+
+def test_set_custom_prices_applies_the_good_rows_and_returns_the_bad_rows_errors(
+    cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox
+):
+    acme = cin7_demo["customers"]["Acme Holdings"]
+    products = cin7_demo["products"]
+    unknown = "00000000-0000-4000-8000-0000000000ff"
+    with _client(cin7_sandbox) as client:
+        errors = client.set_custom_prices(
+            [
+                (acme, products["WID-100"], Decimal("11.2500")),
+                (unknown, products["GAD-200"], Decimal("7")),
+                (acme, products["BOLT-300"], Decimal("0.2")),
+                (acme, unknown, Decimal("1")),
+            ]
+        )
+        assert client.calls == 1
+        assert client.set_custom_prices([]) == [] and client.calls == 1
+        by_sku = client.set_custom_prices(
+            [(acme, "GAD-200", Decimal("7.05")), (acme, "NOPE-9", Decimal("1"))], by_sku=True
+        )
+        prices = {p.ProductSKU: p.Price for p in client.get_customer(acme).ProductPrices}
+    assert len(errors) == 2 and unknown in errors[0] and unknown in errors[1]
+    assert "customer" in errors[0].lower() and "product" in errors[1].lower()
+    assert len(by_sku) == 1 and "NOPE-9" in by_sku[0]
+    assert prices == {"WID-100": Decimal("11.25"), "BOLT-300": Decimal("0.2"), "GAD-200": Decimal("7.05")}
+
+
+def test_set_custom_prices_sends_500_rows_a_call(cin7_demo: dict[str, Any], cin7_sandbox: Cin7Sandbox):
+    _seed_products(cin7_sandbox, [{"SKU": f"CP-{n:04d}", "Name": f"Priced {n}"} for n in range(1001)])
+    acme = cin7_demo["customers"]["Acme Holdings"]
+    with _client(cin7_sandbox) as client:
+        ids = [p.ID for p in client.iter_products(sku="CP-")]
+        calls = client.calls
+        rows = [(acme, product_id, Decimal(n) / 100) for n, product_id in enumerate(ids)]
+        assert client.set_custom_prices(rows) == []
+        assert client.calls - calls == 3  # 500 + 500 + 1
+        assert len(client.get_customer(acme).ProductPrices) == 1001

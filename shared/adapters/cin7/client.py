@@ -25,8 +25,9 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -64,6 +65,9 @@ from shared.observability import logger
 SYSTEM = "cin7"
 DEFAULT_BASE_URL = "https://inventory.dearsystems.com/ExternalApi/v2/"
 DECIMAL_PLACES = 4  # Quantity, Price, Tax, Total (reference §8.5)
+# Rows per POST /custom-prices. The reference gives no maximum; 500 keeps a body well under any sane request
+# limit while 50,000 prices still take only 100 calls.
+CUSTOM_PRICES_PER_CALL = 500
 _API_LIMIT = re.compile(r"api\s+limit", re.IGNORECASE)
 _NOT_FOUND = re.compile(r"\bnot\s+found\b|\bdoes\s+not\s+exist\b", re.IGNORECASE)
 
@@ -185,10 +189,13 @@ class Cin7Client:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         creates: bool | None = None,
+        partial: bool = False,
     ) -> Any:
         """One API call with budget, retries and classification; returns the parsed JSON (Decimals).
 
         `creates` defaults to True for POST: such a request is never re-sent once it may have landed.
+        `partial`: a 200 listing refused rows in `Errors` is returned to the caller (a bulk write whose other
+        rows were applied), not raised.
         """
         creates = method.upper() == "POST" if creates is None else creates
         operation = f"{method} /{path.lstrip('/')}"
@@ -202,7 +209,7 @@ class Cin7Client:
                 except Throttled as err:
                     raise _BudgetRefused(err) from None
             response = self._send(method, path, query, content, operation, creates)
-            return self._classify(response, operation, creates)
+            return self._classify(response, operation, creates, partial)
 
         def on_retry(n: int, err: IntegrationError, delay: float) -> None:
             logger.info(
@@ -275,7 +282,9 @@ class Cin7Client:
                     texts.append(str(text))
         return texts
 
-    def _classify(self, response: httpx.Response, operation: str, creates: bool) -> Any:
+    def _classify(
+        self, response: httpx.Response, operation: str, creates: bool, partial: bool = False
+    ) -> Any:
         status = response.status_code
         raw = response.content
         ctype = response.headers.get("Content-Type", "").lower()
@@ -302,7 +311,12 @@ class Cin7Client:
                 raise Transient(
                     f"cin7: {operation}: {status} with invalid JSON", system=SYSTEM, status=status
                 ) from None
-            if isinstance(body, dict) and isinstance(body.get("Errors"), list) and body["Errors"]:
+            if (
+                not partial
+                and isinstance(body, dict)
+                and isinstance(body.get("Errors"), list)
+                and body["Errors"]
+            ):
                 # Some write endpoints answer 200 and list what they refused (reference §1).
                 texts = self._error_texts(body["Errors"]) or [str(e) for e in body["Errors"][:5]]
                 raise Permanent(
@@ -560,15 +574,17 @@ class Cin7Client:
 
     def iter_products(
         self,
-        *,
         modified_since: datetime | None = None,
+        *,
         sku: str | None = None,
         include_bom: bool = False,
         include_deprecated: bool = False,
         limit: int | None = None,
     ) -> Iterator[Cin7Product]:
-        """Products; `sku` is Cin7's fuzzy filter. Pages of 100 by default when BOMs are included
-        (heavy pages, reference §8.9)."""
+        """Products (one call per page of `limit`, `page_limit` by default: 1000), with their tier prices,
+        unit, barcode, names, category, brand, weight, dimensions and `LastModifiedOn`; `modified_since`: only
+        those changed since then (`ModifiedSince`, naive UTC). `sku` is Cin7's fuzzy filter. Pages of 100 by
+        default when BOMs are included (heavy pages, reference §8.9)."""
         params = {
             "ModifiedSince": cin7_time(modified_since) if modified_since else None,
             "Sku": sku,
@@ -585,6 +601,50 @@ class Cin7Client:
             if product.SKU == sku:
                 return product
         raise NotFound(f"cin7: GET /product: no product with SKU {sku!r}", system=SYSTEM)
+
+    def update_product(self, product_id: str, fields: Mapping[str, Any]) -> Cin7Product:
+        """PUT /product with `ID` and only `fields` (e.g. `{"PriceTier2": Decimal("7.6")}`, `{"PriceTiers":
+        {"Contract": ...}}` by tier name, `{"Name": ...}`); the fields not given are left as they are. Absolute
+        values, so safe to repeat: retried on 5xx and timeouts like any idempotent call."""
+        if not product_id:
+            raise ValueError("update_product needs the product's ID")
+        if not fields:
+            raise ValueError("update_product needs at least one field to change")
+        if fields.get("ID", product_id) != product_id:
+            raise ValueError("update_product: fields carry another product's ID")
+        data = self.request("PUT", "product", body={**fields, "ID": product_id})
+        rows = self._rows(data, "Products", "PUT /product")
+        if not rows:
+            raise Permanent("cin7: PUT /product: the answer holds no product", system=SYSTEM)
+        return self._model(Cin7Product, rows[0], "PUT /product")  # type: ignore[no-any-return]
+
+    def set_custom_prices(
+        self, rows: Iterable[tuple[str, str, Decimal]], *, by_sku: bool = False
+    ) -> list[str]:
+        """Customer-specific prices, `(customer_id, product_id, price)` rows (`by_sku`: the product by its SKU,
+        sent as `ProductSKU`), through POST /custom-prices, `CUSTOM_PRICES_PER_CALL` rows a call. Cin7 applies
+        the rows it can and answers 200 listing the others in `Errors` (reference §1, §6): their texts are
+        returned (empty: every row applied). Prices are absolute, so a call is safe to repeat (retried on 5xx
+        and timeouts)."""
+        product_key = "ProductSKU" if by_sku else "ProductID"
+        body_rows: list[dict[str, Any]] = []
+        for customer_id, product, price in rows:
+            if not customer_id or not product:
+                raise ValueError(f"a custom price needs a customer ID and a {product_key}")
+            if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+                raise ValueError(f"custom price {price!r} for product {product} must be a Decimal >= 0")
+            body_rows.append({"CustomerID": customer_id, product_key: product, "Price": price})
+        errors: list[str] = []
+        for start in range(0, len(body_rows), CUSTOM_PRICES_PER_CALL):
+            chunk = body_rows[start : start + CUSTOM_PRICES_PER_CALL]
+            data = self.request(
+                "POST", "custom-prices", body={"CustomPrices": chunk}, creates=False, partial=True
+            )
+            refused = data.get("Errors") if isinstance(data, dict) else None
+            for item in refused if isinstance(refused, list) else []:
+                texts = self._error_texts([item])  # {ErrorCode, Exception} objects, or plain strings
+                errors.append(self._scrub(texts[0] if texts else str(item)))
+        return errors
 
     # ---------------------------------------------------------------------------- reference lists
 

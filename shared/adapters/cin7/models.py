@@ -283,8 +283,17 @@ class Cin7Product(_Wire):
     Status: str | None = None
     Type: str | None = None
     Category: str | None = None
+    Brand: str | None = None
     Barcode: str | None = None
     SaleTaxRule: str | None = None
+    ShortDescription: str | None = None
+    Description: str | None = None
+    Weight: Money = None
+    WeightUnits: str | None = None
+    Length: Money = None
+    Width: Money = None
+    Height: Money = None
+    DimensionsUnits: str | None = None
     PriceTier1: Money = None
     PriceTier2: Money = None
     PriceTier3: Money = None
