@@ -61,6 +61,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         _defer(work, max(err.retry_after_seconds or 0, backoff), "deferrals")
         logger.info("price step deferred", extra={"kind": work.kind, "reason": str(err)})
         return {"kind": work.kind, "outcome": "deferred"}
+    metrics.add_metric(name="PriceErpWrites", unit=MetricUnit.Count, value=result.get("erp_writes", 0))
+    metrics.add_metric(name="PriceOroWrites", unit=MetricUnit.Count, value=result.get("oro_writes", 0))
     logger.info("price step done", extra={"kind": work.kind, **result})
     return {"kind": work.kind, "outcome": "done", **result}
 
