@@ -281,7 +281,7 @@ class PriceFlow:
         for start in range(0, len(rows), CUSTOM_CHUNK):
             chunk = rows[start : start + CUSTOM_CHUNK]
             errors = self.erp.set_custom_prices(
-                (mapping.erp_customer_id or "", sku, price) for sku, price in chunk
+                ((mapping.erp_customer_id or "", sku, price) for sku, price in chunk), by_sku=True
             )
             refused.extend(errors)
             bad = {sku for sku, _ in chunk if any(sku in e for e in errors)}

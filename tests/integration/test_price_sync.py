@@ -109,3 +109,28 @@ def test_breaks_a_tier_cannot_hold_are_reported_once_per_list_and_sku(world: Ord
     )["Item"]
     assert item["seen_count"] == 1
     assert cin7_tier(world, "WID-100", 2) == D("12.0000")
+
+
+def test_a_customer_contract_list_becomes_that_customers_cin7_prices(world: OrderWorld) -> None:
+    """A price list assigned to one customer (here a new Oro list) is kept as the Cin7 customer's own prices."""
+    acme = world.cin7_customer("Acme Holdings")
+    doc = world.oro.create(
+        "pricelists", {"name": "Acme contract", "priceListCurrencies": ["USD"], "active": True}
+    )
+    list_id = str(doc.resources()[0].id)
+    product_id = world.env.ids["oro"]["products"]["GAD-200"]
+    world.oro.create_product_price(list_id, product_id, "each", D(1), "USD", D("7.1000"))
+    world.oro.create_product_price(list_id, product_id, "each", D(100), "USD", D("6.9000"))  # a break
+    mappings = [m.model_dump(mode="json") for m in world.env.config.price_lists]
+    mappings.append({"oro_price_list_id": list_id, "erp_customer_id": acme, "direction": "oro_to_erp"})
+    world.env.reconfigure({"price_lists": mappings})
+    calls = service_calls(world)
+    run_prices(world)
+    prices = {p.ProductSKU: p.Price for p in world.cin7.get_customer(acme).ProductPrices}
+    assert prices.get("GAD-200") == D("7.1000")
+    # Wholesale's changed-since read, and one /custom-prices call for the customer's list
+    assert service_calls(world) - calls == 1 + 1
+    assert any(
+        e["code"] == "PRICE_BREAK_UNSUPPORTED" and e["entity"] == f"pricelist:{list_id}/sku:GAD-200"
+        for e in world.state.open_exceptions()
+    )
