@@ -292,6 +292,9 @@ class PriceListMapping(_Strict):
 
 
 class Prices(_Strict):
+    # How prices reach Oro: "auto" (a few one by one, more in one Batch API request), "batch" or "patch" (one
+    # request each: where Oro runs no message-queue consumers for batches).
+    oro_writes: Literal["auto", "batch", "patch"] = "auto"
     # A full run (every price of every mapped list) only inside this UTC window, e.g. "22:00-06:00";
     # None: any time. Changes found by the regular runs move at any time.
     full_run_window: str | None = Field(

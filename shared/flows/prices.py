@@ -173,7 +173,8 @@ class PriceFlow:
             records = updates + creates
             if records:
                 result.oro_writes = len(records)
-                if len(records) <= PATCH_UP_TO:
+                mode = self.config.prices.oro_writes
+                if mode == "patch" or (mode == "auto" and len(records) <= PATCH_UP_TO):
                     for record in updates:
                         self.oro.update_product_price(record["id"], record["value"])
                     for record in creates:

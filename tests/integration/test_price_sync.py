@@ -134,3 +134,37 @@ def test_a_customer_contract_list_becomes_that_customers_cin7_prices(world: Orde
         e["code"] == "PRICE_BREAK_UNSUPPORTED" and e["entity"] == f"pricelist:{list_id}/sku:GAD-200"
         for e in world.state.open_exceptions()
     )
+
+
+def test_outside_the_off_peak_window_only_cin7_changes_move(world: OrderWorld) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    closed = f"{(now + timedelta(hours=2)):%H:00}-{(now + timedelta(hours=3)):%H:00}"  # shut for an hour yet
+    world.env.reconfigure({"prices": {"full_run_window": closed}})
+    assert world.env.runtime is not None
+    result = world.env.runtime.fire("price_sync")
+    world.env.wait_until_settled(60)
+    # every oro_to_erp list (a full comparison) waits for the window; the Cin7 → Oro one runs
+    oro_to_erp = sum(1 for m in world.env.config.price_lists if m.direction.value == "oro_to_erp")
+    assert result["skipped_outside_window"] == oro_to_erp and result["queued"] == 1
+    world.env.reconfigure({"prices": {"full_run_window": None}})
+
+
+def test_an_oro_batch_applied_in_part_leaves_the_watermark_so_the_next_run_writes_the_rest(
+    world: OrderWorld,
+) -> None:
+    world.env.reconfigure({"prices": {"oro_writes": "batch"}})
+    for sku in ("WID-100", "GAD-200", "BOLT-300"):
+        world.cin7.update_product(world.env.ids["cin7"]["products"][sku], {"PriceTier1": D("3.3333")})
+    refused = world.env.ids["oro"]["productPrices"]["Wholesale"]["GAD-200"]["each"]
+    world.oro_ctl("POST", "faults", {"batch_fail_ids": {"productprices": [refused]}})
+    try:
+        run_prices(world)
+    finally:
+        world.oro_ctl("DELETE", "faults")
+    got = oro_prices(world, "1")
+    assert got[("GAD-200", "each", D(1))] != D("3.3333") and got[("BOLT-300", "each", D(1))] == D("3.3333")
+    run_prices(world)  # the watermark stayed before the refused write: it is written now
+    assert oro_prices(world, "1")[("GAD-200", "each", D(1))] == D("3.3333")
+    world.env.reconfigure({"prices": {"oro_writes": "auto"}})
