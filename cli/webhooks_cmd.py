@@ -2,8 +2,8 @@
 its secret header, or bring one back (Cin7 switches a webhook off after six failed deliveries:
 `WEBHOOK_DISABLED`). Idempotent: run it after each deploy and whenever that exception is raised.
 
-Today that is `Stock/AvailableStockLevelChanged` → `API_URL/webhooks/cin7/stock` when `stock.fast_path` is
-on. The Cin7 credentials (of the API application serving the stock flow) and the header's value
+Today: `Stock/AvailableStockLevelChanged` → `API_URL/webhooks/cin7/stock` when `stock.fast_path` is on, and
+`Product/Updated` → `API_URL/webhooks/cin7/product` when a price list follows a Cin7 tier. The Cin7 credentials (of the API application serving the stock flow) and the header's value
 (`secrets.cin7_webhook`) are read from Secrets Manager, on `--aws-endpoint` (the embedded endpoint of
 `orosync local up`) or real AWS; nothing secret is printed.
 """
@@ -19,10 +19,9 @@ from botocore.exceptions import ClientError
 from cli.orders_cmd import REAL_AWS, CliError, run
 from local.provision import session_for
 from shared.adapters.cin7.client import Cin7Client
-from shared.adapters.cin7.webhook import ensure_webhook
-from shared.config import load_config
+from shared.adapters.cin7.webhook import ensure_webhook, wanted_webhooks
+from shared.config import PriceDirection, load_config
 from shared.errors import ConfigError
-from shared.flows.stock import AVAILABILITY_EVENT
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,8 +65,12 @@ def main(argv: list[str]) -> int:
             config = load_config(args.config)
         except ConfigError as err:
             raise CliError(str(err).replace("\n", "; ")) from None
-        if not config.stock.fast_path:
-            print("stock.fast_path is off: no Cin7 webhook is needed")
+        wanted = wanted_webhooks(
+            stock_fast_path=config.stock.fast_path,
+            prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in config.price_lists),
+        )
+        if not wanted:
+            print("no Cin7 webhook is needed: stock.fast_path is off and no price list follows Cin7")
             return 0
         endpoint = None if args.aws_endpoint in (None, REAL_AWS) else args.aws_endpoint
         session = session_for(endpoint)
@@ -79,8 +82,9 @@ def main(argv: list[str]) -> int:
         with Cin7Client.from_config(
             config.endpoints.cin7, creds["account_id"], creds["application_key"], flow="operator"
         ) as cin7:
-            done = ensure_webhook(cin7, AVAILABILITY_EVENT, f"{url}/webhooks/cin7/stock", header["secret"])
-        print(f"{AVAILABILITY_EVENT} → {url}/webhooks/cin7/stock: {done}")
+            for event_type, path in wanted:
+                done = ensure_webhook(cin7, event_type, f"{url}{path}", header["secret"])
+                print(f"{event_type} → {url}{path}: {done}")
         return 0
 
     return run("orosync webhooks ensure", action)

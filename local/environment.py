@@ -23,11 +23,10 @@ from sandbox.oro.seed import seed_demo as seed_oro
 from sandbox.oro.server import OroSandbox
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import Cin7Client
-from shared.adapters.cin7.webhook import ensure_webhook
+from shared.adapters.cin7.webhook import ensure_webhook, wanted_webhooks
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
-from shared.config import Config, load_config
-from shared.flows.stock import AVAILABILITY_EVENT
+from shared.config import Config, PriceDirection, load_config
 from shared.resources import table
 from shared.runtime import Runtime
 
@@ -263,13 +262,13 @@ class LocalEnvironment:
         # quote.created too: a quote reaches the route and is acknowledged as not-an-order.
         for topic in ("order.created", "order.updated", "order.deleted", "quote.created"):
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
-        if self.config.stock.fast_path:
-            ensure_webhook(
-                self.cin7_client(),
-                AVAILABILITY_EVENT,
-                f"{self.runtime.base_url}/webhooks/cin7/stock",
-                self.cin7_webhook_secret,
-            )
+        wanted = wanted_webhooks(
+            stock_fast_path=self.config.stock.fast_path,
+            prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in self.config.price_lists),
+        )
+        with self.cin7_client() as cin7:
+            for event_type, path in wanted:
+                ensure_webhook(cin7, event_type, f"{self.runtime.base_url}{path}", self.cin7_webhook_secret)
         return self.ids
 
     def place_order(

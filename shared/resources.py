@@ -128,10 +128,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="webhook_ingest",
         description="Verifies, validates and enqueues OroCommerce webhooks; answers 202.",
         timeout_seconds=10,
-        routes=(RouteSpec("POST", "/webhooks/oro"), RouteSpec("POST", "/webhooks/cin7/stock")),
+        routes=(
+            RouteSpec("POST", "/webhooks/oro"),
+            RouteSpec("POST", "/webhooks/cin7/stock"),
+            RouteSpec("POST", "/webhooks/cin7/product"),
+        ),
         # The intake claim: put, then marked enqueued (or released when the enqueue failed).
         table_access=(TableAccess("state", ("PutItem", "UpdateItem")),),
-        queues_produced=("orders", "stock"),
+        queues_produced=("orders", "stock", "prices"),
         secrets=("oro_webhook", "cin7_webhook"),
     ),
     FunctionSpec(
@@ -207,7 +211,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Runs one price step: a price list mapping in its direction, or a chunk of Cin7 updates.",
         timeout_seconds=300,
         table_access=(
-            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "BatchGetItem", "BatchWriteItem")),
+            TableAccess(
+                "state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem", "BatchWriteItem")
+            ),
             TableAccess("rate_budget", ("GetItem", "UpdateItem")),
         ),
         queues_produced=("prices",),

@@ -19,15 +19,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.cin7.webhook import SECRET_HEADER, availability_skus, secret_valid
+from shared.adapters.cin7.webhook import SECRET_HEADER, availability_skus, product_event_valid, secret_valid
 from shared.adapters.orocommerce.webhook import (
     MAX_BODY_BYTES,
     BadWebhook,
     parse_order_event,
     signature_valid,
 )
+from shared.config import PriceDirection
 from shared.errors import ConfigError, Transient
-from shared.flows.intake import enqueue_order_version, enqueue_refresh
+from shared.flows.intake import enqueue_order_version, enqueue_price_refresh, enqueue_refresh
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -129,6 +130,23 @@ def cin7_stock_webhook() -> Response:
     metrics.add_metric(name="StockWebhookSkus", unit=MetricUnit.Count, value=len(skus))
     logger.info("stock webhook taken in", extra={"skus": len(skus), "queued": queued})
     return _json(202, status="accepted", skus=len(skus), queued=queued)
+
+
+@app.post("/webhooks/cin7/product")
+def cin7_product_webhook() -> Response:
+    """Cin7's Product/Updated: each Cin7 → Oro price mapping reads the products changed since its last run."""
+    event = app.current_event
+    raw = _raw_body()
+    if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
+        raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
+    if not _is_json(event.headers.get("Content-Type")):
+        raise Refused(415, "Content-Type must be application/json")
+    product_event_valid(raw)
+    rt = Runtime.get()
+    mappings = [i for i, m in enumerate(rt.config.price_lists) if m.direction is PriceDirection.ERP_TO_ORO]
+    queued = enqueue_price_refresh(rt.state, rt.prices_queue, mappings, rt.clock.now())
+    logger.info("product webhook taken in", extra={"queued": queued})
+    return _json(202, status="accepted", queued=queued)
 
 
 @app.exception_handler(Unauthorised)

@@ -77,8 +77,22 @@ def enqueue_refresh(
 ) -> int:
     """The stock fast path's intake: the ERP SKUs a webhook named that have no re-read queued yet, queued
     `REFRESH_CHUNK` at a time (`stock_refresh` messages of shared/flows/stock.py). Returns how many SKUs."""
-    claimed = [sku for sku in erp_skus if store.claim_stock_refresh(sku, now, REFRESH_HOLD_SECONDS)]
+    claimed = [sku for sku in erp_skus if store.claim_refresh(f"stock:{sku}", now, REFRESH_HOLD_SECONDS)]
     for start in range(0, len(claimed), REFRESH_CHUNK):
         chunk = claimed[start : start + REFRESH_CHUNK]
         queue.send({"kind": "stock_refresh", "erp_skus": chunk, "source": source})
     return len(claimed)
+
+
+PRICE_REFRESH_HOLD_SECONDS = 60  # Cin7 product changes within a minute are one read of the changed products
+
+
+def enqueue_price_refresh(store: StateStore, queue: WorkQueue, mappings: Sequence[int], now: datetime) -> int:
+    """A Cin7 product changed: each Cin7 → Oro price mapping reads the products changed since its last run
+    (a `price_list` step of shared/flows/prices.py), unless such a read is already queued."""
+    queued = 0
+    for index in mappings:
+        if store.claim_refresh(f"prices:{index}", now, PRICE_REFRESH_HOLD_SECONDS):
+            queue.send({"kind": "price_list", "mapping": index, "started_at": now.isoformat()})
+            queued += 1
+    return queued

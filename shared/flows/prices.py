@@ -131,6 +131,7 @@ class PriceFlow:
 
     def sync_list(self, work: PriceWork) -> dict[str, Any]:
         mapping = self.mapping(work.mapping)
+        self.state.release_refresh(f"prices:{work.mapping}")  # a Cin7 change from now on queues another
         if mapping.direction is PriceDirection.ERP_TO_ORO:
             return self._erp_to_oro(work, mapping)
         return self._oro_to_erp(work, mapping)

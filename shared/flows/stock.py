@@ -42,6 +42,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.aws.state import StateStore, StockRecord
+from shared.adapters.cin7.webhook import AVAILABILITY_EVENT
 from shared.config import Config
 from shared.domain.stock import (
     AvailabilityRow,
@@ -61,7 +62,6 @@ CHUNK = 100  # storefront SKUs per push: one Oro product read and one level read
 PATCH_UP_TO = 10  # writes of one push: up to this many are PATCHed one by one, more go in one batch
 MAX_WRITE_ATTEMPTS = 5  # a record Oro keeps refusing stops being retried (the message fails to the DLQ)
 MAX_CHECKS = 40  # about 30 minutes of checking an operation Oro has not finished
-AVAILABILITY_EVENT = "Stock/AvailableStockLevelChanged"
 WEBHOOK_ENTITY = f"cin7:{AVAILABILITY_EVENT}"
 IN_STOCK, OUT_OF_STOCK, DISCONTINUED = "in_stock", "out_of_stock", "discontinued"
 
@@ -258,7 +258,7 @@ class StockFlow:
         missing: list[str] = []
         for index, erp_sku in enumerate(work.erp_skus):
             try:
-                self.state.release_stock_refresh(erp_sku)  # a change after this read queues another
+                self.state.release_refresh(f"stock:{erp_sku}")  # a change after this read queues another
                 rows = self.source.availability_of(erp_sku)
             except Throttled as err:
                 if index == 0:

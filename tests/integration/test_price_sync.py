@@ -31,7 +31,15 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
     )
     with order_world(workdir, aws_server, config) as w:
         assert w.env.ids["oro"]["priceLists"] == {"Wholesale": "1", "Contract": "2"}
+        # Cin7's Product/Updated webhook (registered for the Cin7 → Oro list) would add reads of its own,
+        # a second after each product write, to the exact counts here: on only in the test about it.
+        product_webhook(w, active=False)
         yield w
+
+
+def product_webhook(world: OrderWorld, *, active: bool) -> None:
+    (hook,) = [h for h in world.cin7.list_webhooks() if h.Type == "Product/Updated"]
+    world.cin7.update_webhook(hook.model_copy(update={"IsActive": active}))
 
 
 def oro_prices(world: OrderWorld, price_list: str) -> dict[tuple[str, str, Decimal], Decimal]:
@@ -168,3 +176,18 @@ def test_an_oro_batch_applied_in_part_leaves_the_watermark_so_the_next_run_write
     run_prices(world)  # the watermark stayed before the refused write: it is written now
     assert oro_prices(world, "1")[("GAD-200", "each", D(1))] == D("3.3333")
     world.env.reconfigure({"prices": {"oro_writes": "auto"}})
+
+
+def test_a_tier_changed_in_cin7_reaches_oro_by_its_product_webhook_without_a_run(world: OrderWorld) -> None:
+    import time
+
+    run_prices(world)
+    product_webhook(world, active=True)
+    world.cin7.update_product(world.env.ids["cin7"]["products"]["BOLT-300"], {"PriceTier1": D("0.2612")})
+    deadline = time.monotonic() + 30  # Cin7's first try is a second after the change here (a minute live)
+    while oro_prices(world, "1").get(("BOLT-300", "each", D(1))) != D("0.2612"):
+        assert time.monotonic() < deadline, "the Product/Updated webhook never moved the price"
+        time.sleep(0.2)
+    world.env.wait_until_settled(30)
+    assert oro_prices(world, "1")[("BOLT-300", "case", D(1))] == D("26.1200")
+    product_webhook(world, active=False)

@@ -719,14 +719,14 @@ class StateStore:
         else:
             self._call(self._table.update_item, Key=key, UpdateExpression="REMOVE flags")
 
-    def claim_stock_refresh(self, erp_sku: str, now: datetime, hold_seconds: int) -> bool:
-        """True if no re-read of this ERP SKU is already queued (or the one queued is older than
-        `hold_seconds`): a burst of stock webhooks for one SKU costs one ERP call, not one each."""
+    def claim_refresh(self, key: str, now: datetime, hold_seconds: int) -> bool:
+        """True if no refresh of `key` (`stock:<ERP SKU>`, `prices:<mapping>`) is already queued, or the one
+        queued is older than `hold_seconds`: a burst of webhooks for one thing costs one refresh, not one each."""
         try:
             self._call(
                 self._table.put_item,
                 Item={
-                    "pk": f"stockrefresh#{erp_sku}",
+                    "pk": f"refresh#{key}",
                     "sk": "refresh",
                     "claimed_at": _iso(now),
                     "expires_at": int(now.timestamp()) + hold_seconds,
@@ -740,9 +740,9 @@ class StateStore:
             raise
         return True
 
-    def release_stock_refresh(self, erp_sku: str) -> None:
-        """The queued re-read is about to read the SKU: a change from now on queues another."""
-        self._call(self._table.delete_item, Key={"pk": f"stockrefresh#{erp_sku}", "sk": "refresh"})
+    def release_refresh(self, key: str) -> None:
+        """The queued refresh is about to read: a change from now on queues another."""
+        self._call(self._table.delete_item, Key={"pk": f"refresh#{key}", "sk": "refresh"})
 
     # -- prices (shared/flows/prices.py) ----------------------------------------------------------------
     def price_records(self, target: str, erp_skus: list[str]) -> dict[str, Decimal]:

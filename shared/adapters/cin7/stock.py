@@ -9,8 +9,6 @@ from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.models import Cin7Availability
 from shared.domain.stock import AvailabilityRow
 
-AVAILABILITY_EVENT = "Stock/AvailableStockLevelChanged"
-
 
 def availability_row(row: Cin7Availability) -> AvailabilityRow:
     return AvailabilityRow(

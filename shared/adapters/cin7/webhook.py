@@ -13,6 +13,8 @@ from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.models import Cin7Webhook, Cin7WebhookHeader
 from shared.adapters.orocommerce.webhook import BadWebhook, load_json
 
+AVAILABILITY_EVENT = "Stock/AvailableStockLevelChanged"
+PRODUCT_EVENT = "Product/Updated"
 SECRET_HEADER = "X-Orosync-Secret"  # noqa: S105 - a header name; registered on each Cin7 webhook as an ExternalHeaders entry
 MAX_SKU_CHARS = 50  # Cin7's SKU length
 MAX_ROWS = 10_000
@@ -24,6 +26,24 @@ def secret_valid(given: str | None, secrets: list[str]) -> bool:
     # Every candidate is compared (no early exit), each in constant time.
     matches = [hmac.compare_digest(given.encode(), s.encode()) for s in secrets if s]
     return any(matches)
+
+
+def wanted_webhooks(*, stock_fast_path: bool, prices_from_erp: bool) -> list[tuple[str, str]]:
+    """(Cin7 event type, route path) of every webhook the service listens to, given what the config turns on."""
+    out = []
+    if stock_fast_path:
+        out.append((AVAILABILITY_EVENT, "/webhooks/cin7/stock"))
+    if prices_from_erp:
+        out.append((PRODUCT_EVENT, "/webhooks/cin7/product"))
+    return out
+
+
+def product_event_valid(raw_body: bytes) -> None:
+    """A `Product/Updated` delivery is only a hint (the changed products are read by `ModifiedSince`): it must
+    be a JSON object or array, nothing more is taken from it."""
+    data = load_json(raw_body)
+    if not isinstance(data, dict | list):
+        raise BadWebhook(f"body must be a JSON object, got {type(data).__name__}")
 
 
 def availability_skus(raw_body: bytes) -> list[str]:
