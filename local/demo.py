@@ -546,6 +546,23 @@ def price_from_oro(env: LocalEnvironment, out: Outcome) -> None:
     out.ok = got == D("7.3456")
 
 
+def product_name_from_oro(env: LocalEnvironment, out: Outcome) -> None:
+    owner = env.config.products.owner["name"]
+    with env.oro_client() as oro:
+        product_id = env.ids["oro"]["products"]["WID-100"]
+        _, doc = oro.request("GET", f"products/{product_id}")
+        name_id = doc["data"]["relationships"]["names"]["data"][0]["id"]
+        oro.patch("productnames", name_id, {"string": "Widget 100 Pro"})
+    _price_run(env)
+    with env.cin7_client() as cin7:
+        got = cin7.get_product_by_sku("WID-100", include_bom=False).Name
+    out.actual = f"Cin7 name {got!r}"
+    out.notes.append(
+        f"WID-100 renamed 'Widget 100 Pro' in Oro; products.owner.name is {owner!r}, so Cin7's name is now {got!r}"
+    )
+    out.ok = got == ("Widget 100 Pro" if owner == "oro" else "Widget 100")
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -576,6 +593,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("tier price changed in Cin7", "Oro list price in each unit", price_from_cin7),
     Scenario("price changed in an Oro list", "Cin7 tier price, breaks reported", price_from_oro),
+    Scenario("product name changed in Oro", "Cin7 name follows its owner (Oro)", product_name_from_oro),
 )
 
 

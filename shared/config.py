@@ -302,6 +302,48 @@ class Prices(_Strict):
     )
 
 
+# Product attributes that can follow Oro (issue 10): each is owned by "oro" or "erp". Oro 6.1 has no barcode
+# field (reference orocommerce-api.md §6), so the barcode stays the ERP's and is not listed.
+PRODUCT_ATTRIBUTES = ("name", "description", "category", "brand", "weight", "dimensions")
+Ownership = Literal["oro", "erp"]
+
+
+def _all_erp() -> dict[str, Ownership]:
+    return dict.fromkeys(PRODUCT_ATTRIBUTES, "erp")
+
+
+class ProductSync(_Strict):
+    """Product data, Oro → ERP, for the attributes Oro owns (DESIGN §2, §4.3). Nothing moves by default."""
+
+    owner: dict[str, Ownership] = Field(default_factory=_all_erp)
+    # An Oro product with no ERP product of its SKU is created in the ERP (else it is PRODUCT_INCOMPLETE).
+    create_in_erp: bool = False
+    # What a created ERP product gets where Oro has nothing: its unit (a /ref/unit name) and, when the Oro
+    # product has no category, its category (both required by Cin7).
+    new_product_uom: str = Field(default="Item", min_length=1, max_length=50)
+    new_product_category: str = Field(default="General", min_length=1, max_length=256)
+
+    @field_validator("owner")
+    @classmethod
+    def _known_attributes(cls, v: dict[str, Ownership]) -> dict[str, Ownership]:
+        unknown = sorted(set(v) - set(PRODUCT_ATTRIBUTES))
+        if unknown:
+            note = " (Oro has no barcode field: the ERP keeps it)" if "barcode" in unknown else ""
+            raise ValueError(
+                f"unknown product attribute(s) {', '.join(unknown)}: one of {', '.join(PRODUCT_ATTRIBUTES)}"
+                + note
+            )
+        return {**_all_erp(), **v}
+
+    def oro_owns(self, attribute: str) -> bool:
+        return self.owner.get(attribute) == "oro"
+
+    @property
+    def active(self) -> bool:
+        """Whether a price run has product data to move: an attribute Oro owns, or products to create."""
+        return self.create_in_erp or any(o == "oro" for o in self.owner.values())
+
+
 class StockBuffer(_Strict):
     default: NonNegativeDecimal = Decimal("0")  # base units held back per SKU
     percent: NonNegativeDecimal = Field(default=Decimal("0"), le=100)
@@ -359,6 +401,7 @@ class Config(_Strict):
     tax: Tax = Tax()
     price_lists: tuple[PriceListMapping, ...] = ()
     prices: Prices = Prices()
+    products: ProductSync = ProductSync()
     stock: Stock
     schedules: Schedules = Schedules()
     owners: dict[Team, Owner]

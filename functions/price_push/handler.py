@@ -1,10 +1,11 @@
-"""SQS consumer of the prices queue: one price step per message (shared/flows/prices.py), partial batch
-responses. A step without an ERP token, or throttled, goes back to the queue with a growing delay (1 s
-doubling to 5 minutes) instead of waiting in the Lambda; a refused credential alarms and comes back later
-and later; anything else is retried by SQS and ends in the prices DLQ."""
+"""SQS consumer of the prices queue: one price step per message (shared/flows/prices.py), or a product data
+step (shared/flows/products.py: `product_data`, `product_write`), partial batch responses. A step without an
+ERP token, or throttled, goes back to the queue with a growing delay (1 s doubling to 5 minutes) instead of
+waiting in the Lambda; a refused credential alarms and comes back later and later; anything else is retried by SQS and ends in the prices DLQ."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.errors import CredentialsRejected, Throttled
 from shared.flows.prices import PriceFlow, PriceWork
+from shared.flows.products import PRODUCT_DATA, PRODUCT_WRITE, ProductFlow, ProductWork
 from shared.observability import count_credentials_rejected, logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -25,26 +27,32 @@ MAX_BUDGET_DELAY_SECONDS = 300
 MAX_CREDENTIAL_DEFERRALS = 300
 
 
-def _defer(work: PriceWork, seconds: float, counter: str) -> None:
+def _defer(work: PriceWork | ProductWork, seconds: float, counter: str) -> None:
     body = work.model_dump(mode="json", exclude_defaults=True)
     body[counter] = getattr(work, counter) + 1
     Runtime.get().prices_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
     metrics.add_metric(name="PriceStepDeferred", unit=MetricUnit.Count, value=1)
 
 
+def _work(body: str) -> PriceWork | ProductWork:
+    """The step a message holds, by its kind; a malformed message fails → retried → DLQ."""
+    data = json.loads(body)
+    if isinstance(data, dict) and data.get("kind") in (PRODUCT_DATA, PRODUCT_WRITE):
+        return ProductWork.model_validate(data)
+    return PriceWork.model_validate(data)
+
+
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    work = PriceWork.model_validate_json(record.body)  # a malformed message fails → retried → DLQ
+    work = _work(record.body)
     rt = Runtime.get()
     try:
-        flow = PriceFlow(
-            rt.config,
-            rt.state,
-            rt.prices_queue,
-            rt.clock,
-            erp=rt.erp("prices").client,
-            oro=rt.storefront.client,
-        )
-        result = flow.handle(work)
+        # Product data is Oro's to Cin7 within the same budget as prices: the prices flow's API application.
+        erp, oro = rt.erp("prices").client, rt.storefront.client
+        if isinstance(work, ProductWork):
+            flow = ProductFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro)
+            result = flow.handle(work)
+        else:
+            result = PriceFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro).handle(work)
     except CredentialsRejected as err:
         count_credentials_rejected(err.system)
         rt.drop_credentials(err.system)

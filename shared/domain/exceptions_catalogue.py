@@ -222,6 +222,17 @@ _TYPES = (
         "customer's price or an ERP discount, or accept that invoices show the tier price.",
     ),
     ExceptionType(
+        "PRODUCT_INCOMPLETE",
+        Owner.ECOMMERCE,
+        False,
+        "a later product run finds the product complete",
+        "An Oro product lacks something orders for it need, found before any order is held for it: a unit "
+        "mapping for its primary unit (`units.<SKU>.<unit>`), an ERP tax rule for its tax code (`tax.rules`), "
+        "or an ERP product with its SKU (create it, or turn on `products.create_in_erp`). The detail also names "
+        "product data that could not be sent (a weight or size unit the ERP does not have, a write the ERP "
+        "refused). Fix it in the config, Oro or the ERP; the next price run re-checks the product.",
+    ),
+    ExceptionType(
         "STOCK_UNIT_UNMAPPED",
         Owner.ECOMMERCE,
         False,

@@ -1,5 +1,6 @@
 """The start of a price run (functions/price_sync): no ERP or Oro call, one `price_list` step per mapping
-queued for `price_push` (shared/flows/prices.py, whose `PriceWork` messages these are).
+queued for `price_push` (shared/flows/prices.py, whose `PriceWork` messages these are), and one
+`product_data` step when Oro owns a product attribute or creates ERP products (shared/flows/products.py).
 
 Runs that read everything (an Oro list compared with Cin7; a full read of Cin7's products) happen inside
 `prices.full_run_window` when one is set; Cin7 products changed since the last run move at any time.
@@ -33,5 +34,8 @@ def start_run(config: Config, state: StateStore, queue: WorkQueue, clock: Clock)
             if full:
                 state.set_watermark(f"pricefull:{index}", now)
         queue.send({"kind": "price_list", "mapping": index, "full": full, "started_at": now.isoformat()})
+        queued += 1
+    if config.products.active:
+        queue.send({"kind": "product_data"})  # shared/flows/products.py PRODUCT_DATA
         queued += 1
     return {"queued": queued, "skipped_outside_window": skipped}

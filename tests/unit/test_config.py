@@ -20,6 +20,8 @@ def test_example_config_is_valid():
     cfg = load_config(EXAMPLE)
     assert cfg.unit_mapping("WID-100", "case").factor == 12
     assert cfg.erp.application_for("orders") == "orders"
+    # the demo's product attribute following its owner; the rest stay the ERP's (the default)
+    assert cfg.products.owner == {a: "oro" if a == "name" else "erp" for a in cfg.products.owner}
 
 
 @pytest.mark.parametrize(
@@ -77,6 +79,12 @@ def test_example_config_is_valid():
         (lambda d: d["erp"].update(currency_rates={"nzd": "1.7"}), "'nzd' is not a currency code"),
         (lambda d: d["erp"].update(currency_rates={"USD": "1"}), "USD is the base currency, its rate is 1"),
         (lambda d: d["erp"].update(base_currency="usd"), "erp.base_currency"),
+        (
+            lambda d: d["products"]["owner"].update(barcode="oro"),
+            "unknown product attribute(s) barcode: one of name, description, category, brand, weight, "
+            "dimensions (Oro has no barcode field: the ERP keeps it)",
+        ),
+        (lambda d: d["products"]["owner"].update(name="storefront"), "products.owner.name"),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):

@@ -765,6 +765,27 @@ class StateStore:
             for sku, price in prices.items():
                 batch.put_item(Item={"pk": f"price#{target}#{sku}", "sk": "price", "price": str(price)})
 
+    # -- product data (shared/flows/products.py) ---------------------------------------------------------
+    def product_records(self, skus: list[str]) -> dict[str, str]:
+        """The fingerprint of what the ERP last held of each Oro product's Oro-owned data."""
+        name = self._table.name
+        out: dict[str, str] = {}
+        for start in range(0, len(skus), 100):
+            keys = [{"pk": f"product#{sku}", "sk": "product"} for sku in skus[start : start + 100]]
+            request: dict[str, Any] = {name: {"Keys": keys}}
+            while request:
+                page = self._call(self._client.batch_get_item, RequestItems=request)
+                for item in page.get("Responses", {}).get(name, []):
+                    out[str(item["pk"]).removeprefix("product#")] = str(item["fingerprint"])
+                request = page.get("UnprocessedKeys") or {}
+        return out
+
+    def record_products(self, fingerprints: dict[str, str]) -> None:
+        """The ERP holds this data of these products (a repeated write is harmless)."""
+        with self._table.batch_writer() as batch:
+            for sku, fingerprint in fingerprints.items():
+                batch.put_item(Item={"pk": f"product#{sku}", "sk": "product", "fingerprint": fingerprint})
+
     def put_stock_page(self, run: str, page: int, rows: str, now: datetime) -> None:
         """One page of a stock run's availability (compact JSON), kept a day."""
         self._call(

@@ -618,6 +618,18 @@ class Cin7Client:
             raise Permanent("cin7: PUT /product: the answer holds no product", system=SYSTEM)
         return self._model(Cin7Product, rows[0], "PUT /product")  # type: ignore[no-any-return]
 
+    def create_product(self, fields: Mapping[str, Any]) -> Cin7Product:
+        """POST /product: a new product (`SKU`, `Name`, `Category` and `UOM` are required by Cin7). Not retried
+        blindly on a timeout: the caller looks the SKU up first (Cin7 refuses a second product with it)."""
+        for required in ("SKU", "Name", "Category", "UOM"):
+            if not fields.get(required):
+                raise ValueError(f"create_product needs {required}")
+        data = self.request("POST", "product", body=dict(fields))
+        rows = self._rows(data, "Products", "POST /product")
+        if not rows:
+            raise Permanent("cin7: POST /product: the answer holds no product", system=SYSTEM)
+        return self._model(Cin7Product, rows[0], "POST /product")  # type: ignore[no-any-return]
+
     def set_custom_prices(
         self, rows: Iterable[tuple[str, str, Decimal]], *, by_sku: bool = False
     ) -> list[str]:

@@ -851,6 +851,20 @@ class OroClient:
         ):
             yield self._typed("GET /products", OroProductData.from_resource, r, index)
 
+    def iter_product_data(
+        self,
+        skus: Iterable[str],
+        page_size: int | None = None,
+        *,
+        include: Iterable[str] = PRODUCT_DATA_INCLUDE,
+    ) -> Iterator[OroProductData]:
+        """The products with the given SKUs (exact, chunked) as `iter_products_updated_since` reads them."""
+        for chunk in _chunks(sorted(set(skus)), FILTER_CHUNK):
+            for r, index in self.iter_resources(
+                "products", params=filters(sku=list(chunk)), include=include, page_size=page_size
+            ):
+                yield self._typed("GET /products", OroProductData.from_resource, r, index)
+
     def iter_inventory_levels(
         self, product_ids: Iterable[str], page_size: int | None = None
     ) -> Iterator[OroInventoryLevel]:
