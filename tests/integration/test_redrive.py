@@ -72,7 +72,8 @@ def test_redrive_reports_an_empty_dlq(aws, capsys):
 def test_redrive_names_the_known_queues_when_the_key_is_unknown(aws, capsys):
     assert redrive_cmd.main(["invoices", "--aws-endpoint", aws.endpoint_url]) == 1
     assert (
-        "unknown queue 'invoices': expected one of orders, stock, prices, or a queue URL" in capsys.readouterr().err
+        "unknown queue 'invoices': expected one of orders, stock, prices, or a queue URL"
+        in capsys.readouterr().err
     )
 
 
