@@ -260,7 +260,10 @@ class LocalEnvironment:
         oro.patch("customers", acme_oro, {"externalId": acme_cin7})
         url = f"{self.runtime.base_url}/webhooks/oro"
         # quote.created too: a quote reaches the route and is acknowledged as not-an-order.
-        for topic in ("order.created", "order.updated", "order.deleted", "quote.created"):
+        topics = ["order.created", "order.updated", "order.deleted", "quote.created"]
+        if self.config.products.active:
+            topics += ["product.created", "product.updated"]  # product data follows its owner at once
+        for topic in topics:
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
         wanted = wanted_webhooks(
             stock_fast_path=self.config.stock.fast_path,

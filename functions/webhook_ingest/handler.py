@@ -23,12 +23,18 @@ from shared.adapters.cin7.webhook import SECRET_HEADER, availability_skus, produ
 from shared.adapters.orocommerce.webhook import (
     MAX_BODY_BYTES,
     BadWebhook,
+    is_product_event,
     parse_order_event,
     signature_valid,
 )
 from shared.config import PriceDirection
 from shared.errors import ConfigError, Transient
-from shared.flows.intake import enqueue_order_version, enqueue_price_refresh, enqueue_refresh
+from shared.flows.intake import (
+    enqueue_order_version,
+    enqueue_price_refresh,
+    enqueue_product_refresh,
+    enqueue_refresh,
+)
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
@@ -93,6 +99,9 @@ def oro_webhook() -> Response:
         raise Refused(415, "Content-Type must be application/json")
     order_event = parse_order_event(raw)
     if order_event is None:
+        if rt.config.products.active and is_product_event(raw):
+            queued = enqueue_product_refresh(rt.state, rt.prices_queue, rt.clock.now())
+            return _json(202, status="accepted", product_data_queued=queued)
         metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
         return _json(202, status="ignored", reason="topic is not an order topic")
     logger.set_correlation_id(order_event.order_id)

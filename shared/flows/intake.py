@@ -96,3 +96,12 @@ def enqueue_price_refresh(store: StateStore, queue: WorkQueue, mappings: Sequenc
             queue.send({"kind": "price_list", "mapping": index, "started_at": now.isoformat()})
             queued += 1
     return queued
+
+
+def enqueue_product_refresh(store: StateStore, queue: WorkQueue, now: datetime) -> bool:
+    """An Oro product changed: one `product_data` step (shared/flows/products.py) reads the products changed
+    since its watermark, unless one is already queued (a burst of product webhooks is one step)."""
+    if not store.claim_refresh("products", now, PRICE_REFRESH_HOLD_SECONDS):
+        return False
+    queue.send({"kind": "product_data"})
+    return True

@@ -15,7 +15,8 @@ from shared.config import Config, PriceDirection
 from shared.domain.prices import in_window
 from shared.ports import Clock, WorkQueue
 
-FULL_RUN_EVERY = timedelta(hours=20)  # a full read at most once a day (inside the window, if any)
+FULL_RUN_EVERY = timedelta(hours=20)
+PRODUCT_CLAIM_SECONDS = 300  # a product step queued but never run stops holding back the next after this  # a full read at most once a day (inside the window, if any)
 
 
 def start_run(config: Config, state: StateStore, queue: WorkQueue, clock: Clock) -> dict[str, int]:
@@ -35,7 +36,8 @@ def start_run(config: Config, state: StateStore, queue: WorkQueue, clock: Clock)
                 state.set_watermark(f"pricefull:{index}", now)
         queue.send({"kind": "price_list", "mapping": index, "full": full, "started_at": now.isoformat()})
         queued += 1
-    if config.products.active:
-        queue.send({"kind": "product_data"})  # shared/flows/products.py PRODUCT_DATA
+    # shared/flows/products.py PRODUCT_DATA; not when one is queued already (an Oro product webhook's)
+    if config.products.active and state.claim_refresh("products", now, PRODUCT_CLAIM_SECONDS):
+        queue.send({"kind": "product_data"})
         queued += 1
     return {"queued": queued, "skipped_outside_window": skipped}

@@ -230,6 +230,7 @@ class ProductFlow:
 
     def sync(self, work: ProductWork) -> dict[str, Any]:
         now = self.clock.now()
+        self.state.release_refresh("products")  # an Oro product change from now on queues another step
         watermark = self.state.get_watermark(WATERMARK)
         since = watermark - OVERLAP if watermark else FIRST_RUN_SINCE
         products = {p.sku: p for p in self.oro.iter_products_updated_since(since)}

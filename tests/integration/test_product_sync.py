@@ -42,6 +42,7 @@ def rename(world: OrderWorld, sku: str, name: str) -> None:
     name_id = doc["data"]["relationships"]["names"]["data"][0]["id"]
     world.tick()
     world.oro.patch("productnames", name_id, {"string": name})
+    world.settle()  # Oro's product.updated webhook queues a product step at once: let it finish first
 
 
 def describe(world: OrderWorld, sku: str, html: str) -> None:
@@ -62,6 +63,7 @@ def describe(world: OrderWorld, sku: str, html: str) -> None:
         ],
     }
     world.oro.request("PATCH", f"products/{product_id}", body=body)
+    world.settle()  # as in `rename`
 
 
 def new_oro_product(world: OrderWorld, sku: str, name: str) -> str:
@@ -177,3 +179,14 @@ def test_create_in_erp_creates_a_missing_product_once(world: OrderWorld) -> None
     # still incomplete for orders (no unit mapping), but no longer for want of a Cin7 product
     detail = (incomplete(world, "PIN-500") or {}).get("detail", "")
     assert "no unit mapping" in detail and "no Cin7 product" not in detail
+
+
+def test_an_oro_product_webhook_moves_the_name_without_waiting_for_a_run(world: OrderWorld) -> None:
+    import time
+
+    run(world)
+    rename(world, "BOLT-300", "Bolt 300 (zinc)")  # Oro sends product.updated; no price run is fired
+    deadline = time.monotonic() + 30
+    while world.cin7.get_product_by_sku("BOLT-300", include_bom=False).Name != "Bolt 300 (zinc)":
+        assert time.monotonic() < deadline, "the product.updated webhook never moved the name"
+        time.sleep(0.2)

@@ -23,10 +23,18 @@ SECRET = "whsec-test-0123456789"
 
 
 @pytest.fixture
-def ingest(aws):
+def queues(aws):
+    """The tables and queues of the webhook's test environment (their names and URLs)."""
+    return provision(
+        f"w{uuid.uuid4().hex[:8]}", tables=[table("state")], queues=[queue("orders"), queue("prices")]
+    )
+
+
+@pytest.fixture
+def ingest(aws, queues):
     cfg = load_config(CONFIG)
-    prefix = f"w{uuid.uuid4().hex[:8]}"
-    env = provision(prefix, tables=[table("state")], queues=[queue("orders")])
+    env = queues
+    prefix = env[table("state").env_var].rsplit("-state", 1)[0]
     put_secrets({cfg.secrets.oro_webhook: {"secret": SECRET}})
     Runtime.reset()
     rt = LocalRuntime(
@@ -146,11 +154,23 @@ def test_thin_webhook_is_enqueued_once_per_delivery_when_redelivered(ingest):
 def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
     rt, queue_url = ingest
     raw = json.dumps(
-        {"topic": "product.updated", "eventData": {"data": {"type": "products", "id": "1"}}}
+        {"topic": "customer.updated", "eventData": {"data": {"type": "customers", "id": "1"}}}
     ).encode()
     resp = _post(rt, raw, _sign(raw))
     assert resp.status_code == 202 and resp.json()["status"] == "ignored"
     assert _drain(queue_url) == []
+
+
+def test_a_product_change_queues_one_product_step_however_often_oro_sends_it(ingest, queues):
+    # the example config has Oro own product names, so a product change is product data to move
+    rt, queue_url = ingest
+    raw = json.dumps(
+        {"topic": "product.updated", "eventData": {"data": {"type": "products", "id": "1"}}}
+    ).encode()
+    answers = [_post(rt, raw, _sign(raw)).json() for _ in range(3)]
+    assert [a["product_data_queued"] for a in answers] == [True, False, False]
+    assert _drain(queue_url) == []  # nothing for the orders queue
+    assert [m["kind"] for m in _drain(queues[queue("prices").env_var])] == ["product_data"]
 
 
 def test_webhook_answers_503_so_the_sender_retries_when_the_secret_is_unreadable(ingest, aws):

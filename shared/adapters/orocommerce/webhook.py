@@ -158,6 +158,18 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+PRODUCT_TOPICS = frozenset({"product.created", "product.updated"})
+
+
+def is_product_event(raw_body: bytes) -> bool:
+    """Whether a (signed, well-formed) delivery is about a product changing (`product.created|updated`)."""
+    try:
+        delivery = OroWebhookDelivery.model_validate(load_json(raw_body))
+    except (BadWebhook, ValidationError):
+        return False
+    return ".".join(delivery.topic.split(".")[:2]) in PRODUCT_TOPICS
+
+
 def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     """The order id and version in a delivery; None for a topic that is not about orders."""
     data = load_json(raw_body)
