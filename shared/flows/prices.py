@@ -24,7 +24,7 @@ of 5, less the orders' reserve of 2, one of more than 3 pages might never finish
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import cin7_time
 from shared.adapters.cin7.models import Cin7Product
+from shared.adapters.orocommerce.client import FILTER_CHUNK, filters
+from shared.adapters.orocommerce.models import OroProductPrice
 from shared.config import Config, PriceDirection, PriceListMapping
 from shared.domain.prices import (
     StorefrontPrice,
@@ -122,11 +124,24 @@ class PriceFlow:
 
     # ------------------------------------------------------------------------------------ reading
 
-    def _held(self, mapping: PriceListMapping) -> list[StorefrontPrice]:
+    def _held(
+        self, mapping: PriceListMapping, product_ids: Iterable[str] | None = None
+    ) -> list[StorefrontPrice]:
+        """The list's prices, or only those of the given Oro products (`filter[product]`, chunked)."""
         return [
             StorefrontPrice(p.product_sku or "", p.unit or "", p.quantity, p.value, p.currency, p.id)
-            for p in self.oro.iter_product_prices(mapping.oro_price_list_id)
+            for p in (
+                self.oro.iter_product_prices(mapping.oro_price_list_id)
+                if product_ids is None
+                else self._prices_of(mapping.oro_price_list_id, sorted(set(product_ids)))
+            )
         ]
+
+    def _prices_of(self, price_list_id: str, product_ids: Sequence[str]) -> Iterator[OroProductPrice]:
+        for start in range(0, len(product_ids), FILTER_CHUNK):
+            params = filters(priceList=price_list_id, product=list(product_ids[start : start + FILTER_CHUNK]))
+            for r, index in self.oro.iter_resources("productprices", params=params, include=("product",)):
+                yield OroProductPrice.from_resource(r, index)
 
     def _tier_code(self, name: str) -> int:
         now = self.clock.now()
@@ -181,7 +196,7 @@ class PriceFlow:
             products = {p.sku: [u.unit for u in p.unit_precisions if u.unit] for p in found}
             product_ids = {p.sku: p.id for p in found}
             wanted = storefront_prices(tier, self.units, products, mapping.currency)
-            changes = price_changes(wanted, [p for p in self._held(mapping) if p.sku in products])
+            changes = price_changes(wanted, self._held(mapping, product_ids.values()))
             creates = [
                 {
                     "price_list_id": mapping.oro_price_list_id,
@@ -258,21 +273,38 @@ class PriceFlow:
 
     # --------------------------------------------------------------------------------- oro → erp
 
-    def _oro_to_erp(self, work: PriceWork, mapping: PriceListMapping) -> dict[str, Any]:
-        plan = tier_prices(self._held(mapping), self.units, mapping.currency)
-        if work.page == 1:
+    def _changed(
+        self, mapping: PriceListMapping, product_ids: Iterable[str] | None = None
+    ) -> tuple[dict[str, Decimal], PriceResult]:
+        """The tier prices the list (or its given products) calls for that Cin7 has not accepted yet."""
+        plan = tier_prices(self._held(mapping, product_ids), self.units, mapping.currency)
+        if product_ids is None:
             self._report_problems(mapping, plan.problems)
         last = self.state.price_records(mapping.target, sorted(plan.prices))
         changed = {sku: price for sku, price in plan.prices.items() if last.get(sku) != price}
-        result = PriceResult(read=len(plan.prices), problems=len(plan.problems))
-        if not changed:
-            return {"mapping": work.mapping, **vars(result)}
-        if mapping.erp_customer_id is not None:
-            return self._custom_prices(work, mapping, changed, result)
+        return changed, PriceResult(read=len(plan.prices), problems=len(plan.problems))
+
+    def _oro_to_erp(self, work: PriceWork, mapping: PriceListMapping) -> dict[str, Any]:
+        """Page 1 (and a customer's list) compares the whole list, so an unchanged one costs no ERP call;
+        a later page compares only the Oro products of that page's Cin7 products (the whole list again on
+        every page would make a run's Oro reads grow with the square of the catalogue)."""
+        if work.page == 1 or mapping.erp_customer_id is not None:
+            changed, result = self._changed(mapping)
+            if not changed:
+                return {"mapping": work.mapping, **vars(result)}
+            if mapping.erp_customer_id is not None:
+                return self._custom_prices(work, mapping, changed, result)
         code = self._tier_code(mapping.erp_tier or "")
         writes: list[list[str]] = []
         already: dict[str, Decimal] = {}
         page, more = self._products_page(work.page)
+        if work.page > 1:
+            erp_skus = {product.SKU for product in page}
+            storefront = [
+                sku for sku, rules in self.units.items() if any(r.erp_sku in erp_skus for r in rules.values())
+            ]
+            ids = [p.id for p in self.oro.iter_products(storefront, with_units=False)] if storefront else []
+            changed, result = self._changed(mapping, ids) if ids else ({}, PriceResult())
         for product in page:
             want = changed.get(product.SKU)
             if want is None:
