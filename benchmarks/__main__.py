@@ -1,4 +1,4 @@
-"""`make bench` (`python -m benchmarks`): the order and stock flows' figures on this laptop, printed, never judged.
+"""`make bench` (`python -m benchmarks`): the order, stock and price flows' figures on this laptop, printed, never judged.
 
 Runs the whole service locally (embedded AWS, both sandboxes, the local runtime: webhook → SQS → order_sync
 → Cin7 sandbox) with Cin7's 60 calls a minute *time-compressed*: the sandbox allows 60 calls per
@@ -18,7 +18,9 @@ the same rate (60 × 60 / window calls a minute). Then:
 Then the stock flow's figures, in an environment of their own (benchmarks/stock.py): a 20,000-SKU run
 (`stock_run_*`), a second run (`stock_rerun_oro_writes`), orders placed during the run
 (`orders_during_stock_run_throttles`) and the webhook path (`stock_change_to_oro_seconds_p50/_p95`).
-`--only orders` or `--only stock` runs one part.
+Then the price flow's (benchmarks/prices.py): a 10,000-product run over 3 price lists (`price_run_*`), a
+second run (`price_rerun_*`) and orders placed during the run (`orders_during_price_run_throttles`).
+`--only orders`, `--only stock` or `--only prices` runs one part.
 
 Output: `name: value unit` lines, with `#` comment lines saying how each was measured. Exit 0 unless the
 run itself failed (an order not synced to exactly one sale, a timeout, an error); no figure is judged.
@@ -41,7 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks import stock
+from benchmarks import prices, stock
 from local.environment import LocalEnvironment, OrderLineSpec
 from shared.config import Config, load_config, parse_config
 from shared.errors import ConfigError
@@ -273,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=20, help="orders measured for erp_calls_per_order")
     parser.add_argument("--load-orders", type=int, default=100, help="orders placed at once for the rate")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds to wait for a run to settle")
-    parser.add_argument("--only", choices=("orders", "stock"), help="run one part only")
+    parser.add_argument("--only", choices=("orders", "stock", "prices"), help="run one part only")
     parser.add_argument("--stock-skus", type=int, default=20000, help="generated SKUs, each at 2 locations")
     parser.add_argument("--stock-orders", type=int, default=10, help="orders placed during the stock run")
     parser.add_argument(
@@ -282,11 +284,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--stock-timeout", type=float, default=900.0, help="seconds to wait for a stock run to settle"
     )
+    parser.add_argument("--price-products", type=int, default=10000, help="generated products, 3 price lists")
+    parser.add_argument("--price-orders", type=int, default=10, help="orders placed during the price run")
+    parser.add_argument(
+        "--price-timeout", type=float, default=1800.0, help="seconds to wait for a price run to settle"
+    )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.load_orders < 12 or not 1 <= args.window_seconds <= 60:
         parser.error("need --orders >= 1, --load-orders >= 12 and 1 <= --window-seconds <= 60")
     if args.stock_skus < 1 or args.stock_orders < 1 or args.stock_adjustments < 2:
         parser.error("need --stock-skus >= 1, --stock-orders >= 1 and --stock-adjustments >= 2")
+    if args.price_products < 100 or args.price_orders < 1:
+        parser.error("need --price-products >= 100 and --price-orders >= 1")
     try:
         base = load_config(args.config)
     except ConfigError as err:
@@ -305,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     print("# orosync benchmarks: local runtime, embedded AWS, sandbox Cin7 and Oro", flush=True)
     try:
-        if args.only != "stock":
+        if args.only in (None, "orders"):
             with contextlib.redirect_stdout(io.StringIO()):
                 figures = run(
                     base,
@@ -316,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     progress=progress,
                 )
             print(figures.render(), flush=True)
-        if args.only != "orders":
+        if args.only in (None, "stock"):
             with contextlib.redirect_stdout(io.StringIO()):
                 stock_figures = stock.run(
                     base,
@@ -327,6 +336,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     progress=progress,
                 )
             print(stock_figures.render(), flush=True)
+        if args.only in (None, "prices"):
+            with contextlib.redirect_stdout(io.StringIO()):
+                price_figures = prices.run(
+                    base,
+                    products=args.price_products,
+                    orders=args.price_orders,
+                    timeout=args.price_timeout,
+                    progress=progress,
+                )
+            print(price_figures.render(), flush=True)
     except (BenchmarkFailed, stock.StockBenchmarkFailed, TimeoutError) as err:
         print(f"bench: the run failed: {err}", file=sys.stderr)
         return 1

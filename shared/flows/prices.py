@@ -3,21 +3,28 @@ its direction. Steps on the prices queue (functions/price_push), each small and 
 
 - `price_list` (queued by the schedule, functions/price_sync, one per mapping):
   - **erp_to_oro**: the Cin7 products changed since the mapping's watermark (a full read inside
-    `prices.full_run_window`, or on the first run), one call per 1000; their tier prices become Oro prices
-    in every mapped unit the product has (`shared.domain.prices`), compared with what the list holds; only
-    differences are written (a few one by one, more in one Batch API request, checked by `price_check`).
+    `prices.full_run_window`, or on the first run), one page of 1000 (one ERP call) a step, each step
+    queueing the next; a page's tier prices become Oro prices in every mapped unit the product has
+    (`shared.domain.prices`), compared with what the list holds; only differences are written (a few one by
+    one, more in one Batch API request). The last page hands the run's batches to `price_check`, which moves
+    the watermark.
   - **oro_to_erp**: the whole Oro list (Oro prices have no timestamps) becomes one price per Cin7 SKU;
     compared with what Cin7 last accepted (the state table), so an unchanged list costs no ERP call. For the
-    changed SKUs, Cin7's products are read (one call per 1000) and only the prices Cin7 does not already
-    hold are written: `price_write` steps of `WRITE_CHUNK` products (one PUT each: Cin7 updates one product
-    a call), or `/custom-prices` rows for a customer's list (`CUSTOM_CHUNK` a call).
+    changed SKUs, Cin7's products are read (one page of 1000 a step, as above) and only the prices Cin7 does
+    not already hold are written: `price_write` steps of `WRITE_CHUNK` products (one PUT each: Cin7 updates
+    one product a call), or `/custom-prices` rows for a customer's list (`CUSTOM_CHUNK` a call).
+
+One ERP call per read step, because a bulk flow's step that finds no token goes back to the queue and starts
+again: a step that read every page would read its first pages again each time (and at the budget's burst
+of 5, less the orders' reserve of 2, one of more than 3 pages might never finish). A step that writes many
+(`price_write`, `/custom-prices`) gives back only what is left when the budget runs dry.
 - Quantity breaks and unit prices a tier cannot hold → `PRICE_BREAK_UNSUPPORTED` (finance), one per list and
   SKU, opened once and closed when the list no longer holds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +33,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.aws.state import StateStore
+from shared.adapters.cin7.client import cin7_time
+from shared.adapters.cin7.models import Cin7Product
+from shared.adapters.orocommerce.client import FILTER_CHUNK, filters
+from shared.adapters.orocommerce.models import OroProductPrice
 from shared.config import Config, PriceDirection, PriceListMapping
 from shared.domain.prices import (
     StorefrontPrice,
@@ -39,6 +50,7 @@ from shared.errors import Permanent, Throttled, Transient
 from shared.observability import logger
 from shared.ports import Clock, OperationResult, WorkQueue
 
+PAGE_LIMIT = 1000  # Cin7 products per read step (one ERP call): Cin7's maximum
 WRITE_CHUNK = 20  # Cin7 products updated per price_write step (one PUT each)
 CUSTOM_CHUNK = 500  # customer price rows per /custom-prices call
 PATCH_UP_TO = 10  # Oro price writes of one step: up to this many one by one, more in one batch
@@ -51,6 +63,7 @@ class PriceWork(BaseModel):
     mapping: int
     full: bool = False
     started_at: datetime | None = None
+    page: int = 1  # price_list: the page of Cin7 products this step reads
     writes: list[list[str]] = []  # price_write: [erp sku, product id, price]
     ops: list[str] = []  # price_check
     checks: int = 0
@@ -111,11 +124,24 @@ class PriceFlow:
 
     # ------------------------------------------------------------------------------------ reading
 
-    def _held(self, mapping: PriceListMapping) -> list[StorefrontPrice]:
+    def _held(
+        self, mapping: PriceListMapping, product_ids: Iterable[str] | None = None
+    ) -> list[StorefrontPrice]:
+        """The list's prices, or only those of the given Oro products (`filter[product]`, chunked)."""
         return [
             StorefrontPrice(p.product_sku or "", p.unit or "", p.quantity, p.value, p.currency, p.id)
-            for p in self.oro.iter_product_prices(mapping.oro_price_list_id)
+            for p in (
+                self.oro.iter_product_prices(mapping.oro_price_list_id)
+                if product_ids is None
+                else self._prices_of(mapping.oro_price_list_id, sorted(set(product_ids)))
+            )
         ]
+
+    def _prices_of(self, price_list_id: str, product_ids: Sequence[str]) -> Iterator[OroProductPrice]:
+        for start in range(0, len(product_ids), FILTER_CHUNK):
+            params = filters(priceList=price_list_id, product=list(product_ids[start : start + FILTER_CHUNK]))
+            for r, index in self.oro.iter_resources("productprices", params=params, include=("product",)):
+                yield OroProductPrice.from_resource(r, index)
 
     def _tier_code(self, name: str) -> int:
         now = self.clock.now()
@@ -128,6 +154,17 @@ class PriceFlow:
                 f"price tier {name!r} is not one of Cin7's tiers ({', '.join(tiers)})", system="cin7"
             )
         return int(tiers[name])
+
+    def _products_page(self, page: int, since: datetime | None = None) -> tuple[list[Cin7Product], bool]:
+        """One page of Cin7's products (one ERP call; `since`: changed since then) and whether more follow."""
+        params = {"Page": page, "Limit": PAGE_LIMIT, "ModifiedSince": cin7_time(since) if since else None}
+        body = self.erp.request("GET", "product", params=params)
+        rows = body.get("Products") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise Permanent("cin7: GET /product: the answer has no Products list", system="cin7")
+        total = body.get("Total")
+        more = page * PAGE_LIMIT < int(total) if total is not None else len(rows) == PAGE_LIMIT
+        return [Cin7Product.model_validate(r) for r in rows], bool(rows) and more
 
     def sync_list(self, work: PriceWork) -> dict[str, Any]:
         mapping = self.mapping(work.mapping)
@@ -144,8 +181,9 @@ class PriceFlow:
         watermark_name = f"prices:{work.mapping}:{mapping.target}"
         since = None if work.full else self.state.get_watermark(watermark_name)
         code = self._tier_code(mapping.erp_tier)
+        page, more = self._products_page(work.page, since)
         tier: dict[str, Decimal] = {}
-        for product in self.erp.iter_products(modified_since=since, limit=1000):
+        for product in page:
             price = product.tier_price(code)
             if price is not None:
                 tier[product.SKU] = price
@@ -153,12 +191,13 @@ class PriceFlow:
             sku for sku, rules in self.units.items() if any(r.erp_sku in tier for r in rules.values())
         )
         result = PriceResult(read=len(tier))
+        ops = list(work.ops)  # the run's batches so far, checked after its last page
         if skus:
             found = list(self.oro.iter_products(skus))
             products = {p.sku: [u.unit for u in p.unit_precisions if u.unit] for p in found}
             product_ids = {p.sku: p.id for p in found}
             wanted = storefront_prices(tier, self.units, products, mapping.currency)
-            changes = price_changes(wanted, [p for p in self._held(mapping) if p.sku in products])
+            changes = price_changes(wanted, self._held(mapping, product_ids.values()))
             creates = [
                 {
                     "price_list_id": mapping.oro_price_list_id,
@@ -181,15 +220,28 @@ class PriceFlow:
                     for record in creates:
                         self.oro.create_product_price(**record)
                 else:
-                    op = self.oro.write_product_prices_batch(records)
-                    self._send(
-                        PriceWork(kind="price_check", mapping=work.mapping, ops=[op], started_at=started),
-                        delay_seconds=2,
-                    )
-                    return {"mapping": work.mapping, **vars(result), "batch": op}
-        self.state.set_watermark(watermark_name, started)
-        logger.info("prices erp_to_oro", extra={"mapping": work.mapping, **vars(result)})
-        return {"mapping": work.mapping, **vars(result)}
+                    ops.append(self.oro.write_product_prices_batch(records))
+        done = {"mapping": work.mapping, "page": work.page, **vars(result)}
+        logger.info("prices erp_to_oro", extra=done)
+        if more:
+            self._send(
+                PriceWork(
+                    kind="price_list",
+                    mapping=work.mapping,
+                    full=work.full,
+                    started_at=started,
+                    page=work.page + 1,
+                    ops=ops,
+                )
+            )
+        elif ops:
+            self._send(
+                PriceWork(kind="price_check", mapping=work.mapping, ops=ops, started_at=started),
+                delay_seconds=2,
+            )
+        else:
+            self.state.set_watermark(watermark_name, started)
+        return done
 
     def check(self, work: PriceWork) -> dict[str, Any]:
         """The Oro batch of one erp_to_oro step: when it is done, the watermark moves; what Oro refused is
@@ -223,24 +275,44 @@ class PriceFlow:
 
     # --------------------------------------------------------------------------------- oro → erp
 
-    def _oro_to_erp(self, work: PriceWork, mapping: PriceListMapping) -> dict[str, Any]:
-        plan = tier_prices(self._held(mapping), self.units, mapping.currency)
-        self._report_problems(mapping, plan.problems)
+    def _changed(
+        self, mapping: PriceListMapping, product_ids: Iterable[str] | None = None
+    ) -> tuple[dict[str, Decimal], PriceResult]:
+        """The tier prices the list (or its given products) calls for that Cin7 has not accepted yet."""
+        plan = tier_prices(self._held(mapping, product_ids), self.units, mapping.currency)
+        if product_ids is None:
+            self._report_problems(mapping, plan.problems)
         last = self.state.price_records(mapping.target, sorted(plan.prices))
         changed = {sku: price for sku, price in plan.prices.items() if last.get(sku) != price}
-        result = PriceResult(read=len(plan.prices), problems=len(plan.problems))
-        if not changed:
-            return {"mapping": work.mapping, **vars(result)}
-        if mapping.erp_customer_id is not None:
-            return self._custom_prices(work, mapping, changed, result)
+        return changed, PriceResult(read=len(plan.prices), problems=len(plan.problems))
+
+    def _oro_to_erp(self, work: PriceWork, mapping: PriceListMapping) -> dict[str, Any]:
+        """Page 1 (and a customer's list) compares the whole list, so an unchanged one costs no ERP call;
+        a later page compares only the Oro products of that page's Cin7 products (the whole list again on
+        every page would make a run's Oro reads grow with the square of the catalogue)."""
+        if work.page == 1 or mapping.erp_customer_id is not None:
+            changed, result = self._changed(mapping)
+            if not changed:
+                return {"mapping": work.mapping, **vars(result)}
+            if mapping.erp_customer_id is not None:
+                return self._custom_prices(work, mapping, changed, result)
         code = self._tier_code(mapping.erp_tier or "")
         writes: list[list[str]] = []
         already: dict[str, Decimal] = {}
-        for product in self.erp.iter_products(limit=1000):
+        page, more = self._products_page(work.page)
+        if work.page > 1:
+            erp_skus = {product.SKU for product in page}
+            storefront = [
+                sku for sku, rules in self.units.items() if any(r.erp_sku in erp_skus for r in rules.values())
+            ]
+            ids = [p.id for p in self.oro.iter_products(storefront, with_units=False)] if storefront else []
+            changed, result = self._changed(mapping, ids) if ids else ({}, PriceResult())
+        for product in page:
             want = changed.get(product.SKU)
             if want is None:
                 continue
-            if product.tier_price(code) is not None and four_places(product.tier_price(code)) == want:
+            held = product.tier_price(code)
+            if held is not None and four_places(held) == want:
                 already[product.SKU] = want
             else:
                 writes.append([product.SKU, product.ID, str(want)])
@@ -253,8 +325,10 @@ class PriceFlow:
                 )
             )
         result.queued_writes = len(writes)
-        logger.info("prices oro_to_erp", extra={"mapping": work.mapping, **vars(result)})
-        return {"mapping": work.mapping, **vars(result)}
+        if more:
+            self._send(PriceWork(kind="price_list", mapping=work.mapping, page=work.page + 1))
+        logger.info("prices oro_to_erp", extra={"mapping": work.mapping, "page": work.page, **vars(result)})
+        return {"mapping": work.mapping, "page": work.page, **vars(result)}
 
     def write_erp(self, work: PriceWork) -> dict[str, Any]:
         """One PUT per product; what Cin7 accepted is recorded at once, and when the budget runs dry the rest
@@ -282,9 +356,19 @@ class PriceFlow:
         refused: list[str] = []
         for start in range(0, len(rows), CUSTOM_CHUNK):
             chunk = rows[start : start + CUSTOM_CHUNK]
-            errors = self.erp.set_custom_prices(
-                ((mapping.erp_customer_id or "", sku, price) for sku, price in chunk), by_sku=True
-            )
+            try:
+                errors = self.erp.set_custom_prices(
+                    ((mapping.erp_customer_id or "", sku, price) for sku, price in chunk), by_sku=True
+                )
+            except Throttled as err:
+                if start == 0:
+                    raise
+                # the rows sent are recorded: the step, queued again, sends only the rest
+                self._send(
+                    work.model_copy(update={"deferrals": 0}),
+                    delay_seconds=int(max(1, err.retry_after_seconds or 5)),
+                )
+                break
             refused.extend(errors)
             bad = {sku for sku, _ in chunk if any(sku in e for e in errors)}
             self.state.record_prices(mapping.target, {s: p for s, p in chunk if s not in bad})
