@@ -10,16 +10,18 @@ its direction. Steps on the prices queue (functions/price_push), each small and 
     the watermark.
   - **oro_to_erp**: the whole Oro list (Oro prices have no timestamps) becomes one price per Cin7 SKU;
     compared with what Cin7 last accepted (the state table), so an unchanged list costs no ERP call. For the
-    changed SKUs, Cin7's products are read (one page of 1000 a step, as above) and only the prices Cin7 does
-    not already hold are written: `price_write` steps of `WRITE_CHUNK` products (one PUT each: Cin7 updates
-    one product a call), or `/custom-prices` rows for a customer's list (`CUSTOM_CHUNK` a call).
-
-One ERP call per read step, because a bulk flow's step that finds no token goes back to the queue and starts
-again: a step that read every page would read its first pages again each time (and at the budget's burst
-of 5, less the orders' reserve of 2, one of more than 3 pages might never finish). A step that writes many
-(`price_write`, `/custom-prices`) gives back only what is left when the budget runs dry.
+    changed SKUs, Cin7's products are read (one page of 1000 a step; the steps after the first compare only
+    their page's products) and only the prices Cin7 does not already hold are written: `price_write` steps
+    of `WRITE_CHUNK` products (one PUT each: Cin7 updates one product a call). A customer's list needs no
+    read: `price_write` steps of `CUSTOM_CHUNK` rows, one `/custom-prices` call each.
 - Quantity breaks and unit prices a tier cannot hold → `PRICE_BREAK_UNSUPPORTED` (finance), one per list and
   SKU, opened once and closed when the list no longer holds them.
+
+One ERP call per read step, because a bulk flow's step that finds no token goes back to the queue and starts
+again: a step that read every page would read its first pages again each time (at the budget's burst of 5,
+less the orders' reserve of 2, one of more than 3 pages might never finish), and one that sent every
+customer row would read the whole list again for each handful of calls. A `price_write` step gives back only
+what is left when the budget runs dry.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class PriceWork(BaseModel):
     full: bool = False
     started_at: datetime | None = None
     page: int = 1  # price_list: the page of Cin7 products this step reads
-    writes: list[list[str]] = []  # price_write: [erp sku, product id, price]
+    writes: list[list[str]] = []  # price_write: [erp sku, product id ("" for a customer's list), price]
     ops: list[str] = []  # price_check
     checks: int = 0
     deferrals: int = 0
@@ -332,8 +334,10 @@ class PriceFlow:
 
     def write_erp(self, work: PriceWork) -> dict[str, Any]:
         """One PUT per product; what Cin7 accepted is recorded at once, and when the budget runs dry the rest
-        goes back to the queue."""
+        goes back to the queue. A customer's list: its rows in one `/custom-prices` call."""
         mapping = self.mapping(work.mapping)
+        if mapping.erp_customer_id is not None:
+            return self._write_custom(work, mapping)
         field = f"PriceTier{self._tier_code(mapping.erp_tier or '')}"
         done = 0
         for index, (sku, product_id, price) in enumerate(work.writes):
@@ -352,32 +356,29 @@ class PriceFlow:
     def _custom_prices(
         self, work: PriceWork, mapping: PriceListMapping, changed: Mapping[str, Decimal], result: PriceResult
     ) -> dict[str, Any]:
-        rows = sorted(changed.items())
-        refused: list[str] = []
+        """`price_write` steps of `CUSTOM_CHUNK` rows, one `/custom-prices` call each: a step that finds no
+        token is given back whole, and the list is not read again for it."""
+        rows = [[sku, "", str(price)] for sku, price in sorted(changed.items())]
         for start in range(0, len(rows), CUSTOM_CHUNK):
-            chunk = rows[start : start + CUSTOM_CHUNK]
-            try:
-                errors = self.erp.set_custom_prices(
-                    ((mapping.erp_customer_id or "", sku, price) for sku, price in chunk), by_sku=True
-                )
-            except Throttled as err:
-                if start == 0:
-                    raise
-                # the rows sent are recorded: the step, queued again, sends only the rest
-                self._send(
-                    work.model_copy(update={"deferrals": 0}),
-                    delay_seconds=int(max(1, err.retry_after_seconds or 5)),
-                )
-                break
-            refused.extend(errors)
-            bad = {sku for sku, _ in chunk if any(sku in e for e in errors)}
-            self.state.record_prices(mapping.target, {s: p for s, p in chunk if s not in bad})
-            result.erp_writes += 1
-        if refused:
-            logger.warning(
-                "cin7 refused customer prices", extra={"mapping": work.mapping, "errors": refused[:5]}
+            self._send(
+                PriceWork(kind="price_write", mapping=work.mapping, writes=rows[start : start + CUSTOM_CHUNK])
             )
-        return {"mapping": work.mapping, **vars(result), "refused": len(refused)}
+        result.queued_writes = len(rows)
+        logger.info("prices oro_to_erp", extra={"mapping": work.mapping, **vars(result)})
+        return {"mapping": work.mapping, **vars(result)}
+
+    def _write_custom(self, work: PriceWork, mapping: PriceListMapping) -> dict[str, Any]:
+        chunk = [(sku, Decimal(price)) for sku, _, price in work.writes]
+        errors = self.erp.set_custom_prices(
+            ((mapping.erp_customer_id or "", sku, price) for sku, price in chunk), by_sku=True
+        )
+        bad = {sku for sku, _ in chunk if any(sku in e for e in errors)}
+        self.state.record_prices(mapping.target, {s: p for s, p in chunk if s not in bad})
+        if errors:
+            logger.warning(
+                "cin7 refused customer prices", extra={"mapping": work.mapping, "errors": errors[:5]}
+            )
+        return {"mapping": work.mapping, "erp_writes": 1, "refused": len(errors)}
 
     def _report_problems(self, mapping: PriceListMapping, problems: Sequence[Any]) -> None:
         now = self.clock.now()
