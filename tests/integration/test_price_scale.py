@@ -21,7 +21,7 @@ ERP calls are exactly:
 
 It writes to Oro only the Wholesale prices that differ: one batch request per page of products (each page
 holds 100 changed products, 200 prices). Orders placed during the run arrive as `pending` and become DRAFT
-sales, as in test_stock_scale.py.
+sales, as in test_stock_scale.py. Measured here with `OROSYNC_PRICE_PRODUCTS=10000`: 4 passed in 502 s.
 """
 
 from __future__ import annotations
