@@ -14,24 +14,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.errors import CredentialsRejected, Throttled
+from shared.bulk_steps import run_step
 from shared.flows.prices import PriceFlow, PriceWork
 from shared.flows.products import PRODUCT_DATA, PRODUCT_WRITE, ProductFlow, ProductWork
-from shared.observability import count_credentials_rejected, logger, metrics, tracer
+from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
-MAX_DELAY_SECONDS = 900
-MAX_DEFERRALS = 200
-MAX_BUDGET_DELAY_SECONDS = 300
-MAX_CREDENTIAL_DEFERRALS = 300
-
-
-def _defer(work: PriceWork | ProductWork, seconds: float, counter: str) -> None:
-    body = work.model_dump(mode="json", exclude_defaults=True)
-    body[counter] = getattr(work, counter) + 1
-    Runtime.get().prices_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
-    metrics.add_metric(name="PriceStepDeferred", unit=MetricUnit.Count, value=1)
 
 
 def _work(body: str) -> PriceWork | ProductWork:
@@ -45,29 +34,16 @@ def _work(body: str) -> PriceWork | ProductWork:
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     work = _work(record.body)
     rt = Runtime.get()
-    try:
-        # Product data is Oro's to Cin7 within the same budget as prices: the prices flow's API application.
+    # Product data is Oro's to Cin7 within the same budget as prices: the prices flow's API application.
+
+    def run() -> dict[str, Any]:
         erp, oro = rt.erp("prices").client, rt.storefront.client
         if isinstance(work, ProductWork):
-            flow = ProductFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro)
-            result = flow.handle(work)
-        else:
-            result = PriceFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro).handle(work)
-    except CredentialsRejected as err:
-        count_credentials_rejected(err.system)
-        rt.drop_credentials(err.system)
-        if work.credential_deferrals >= MAX_CREDENTIAL_DEFERRALS:
-            raise
-        delay = rt.config.secrets.rejected_retry_seconds * 2 ** min(work.credential_deferrals, 10)
-        _defer(work, delay, "credential_deferrals")
-        logger.error("credentials rejected; price step deferred", extra={"system": err.system})
-        return {"kind": work.kind, "outcome": "deferred"}
-    except Throttled as err:
-        if work.deferrals >= MAX_DEFERRALS:
-            raise
-        backoff = min(MAX_BUDGET_DELAY_SECONDS, 2 ** min(work.deferrals, 9))
-        _defer(work, max(err.retry_after_seconds or 0, backoff), "deferrals")
-        logger.info("price step deferred", extra={"kind": work.kind, "reason": str(err)})
+            return ProductFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro).handle(work)
+        return PriceFlow(rt.config, rt.state, rt.prices_queue, rt.clock, erp=erp, oro=oro).handle(work)
+
+    result = run_step(rt, rt.prices_queue, work, run, flow="price")
+    if result is None:
         return {"kind": work.kind, "outcome": "deferred"}
     metrics.add_metric(name="PriceErpWrites", unit=MetricUnit.Count, value=result.get("erp_writes", 0))
     metrics.add_metric(name="PriceOroWrites", unit=MetricUnit.Count, value=result.get("oro_writes", 0))

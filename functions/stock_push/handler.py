@@ -19,19 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.cin7.stock import Cin7Stock
 from shared.adapters.orocommerce.inventory import OroInventory
-from shared.errors import CredentialsRejected, Throttled
+from shared.bulk_steps import run_step
 from shared.flows.stock import StockFlow, StockWork
-from shared.observability import count_credentials_rejected, logger, metrics, tracer
+from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
-MAX_DELAY_SECONDS = 900
-# Stock steps wait behind orders for as long as orders keep the budget at its reserve: the delay doubles
-# from 1 s up to 5 minutes, so a step fails toward the DLQ (and its alarm) only after about half a day
-# without a token, not during an order peak.
-MAX_DEFERRALS = 200
-MAX_BUDGET_DELAY_SECONDS = 300
-MAX_CREDENTIAL_DEFERRALS = 300
 ERP_STEPS = frozenset({"stock_page", "stock_refresh", "stock_webhooks"})
 ORO_STEPS = frozenset({"stock_refresh", "stock_push", "stock_check", "stock_write"})
 
@@ -43,35 +36,11 @@ def _flow(rt: Runtime, kind: str) -> StockFlow:
     return StockFlow(rt.config, rt.state, rt.stock_queue, rt.clock, source=source, target=target)
 
 
-def _defer(work: StockWork, seconds: float, counter: str) -> None:
-    body = work.model_dump(mode="json", exclude_defaults=True)
-    body[counter] = getattr(work, counter) + 1
-    Runtime.get().stock_queue.send(body, delay_seconds=int(min(MAX_DELAY_SECONDS, max(1, seconds))))
-    metrics.add_metric(name="StockStepDeferred", unit=MetricUnit.Count, value=1)
-
-
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     work = StockWork.model_validate_json(record.body)  # a malformed message fails → retried → DLQ
     rt = Runtime.get()
-    try:
-        result = _flow(rt, work.kind).handle(work)
-    except CredentialsRejected as err:
-        count_credentials_rejected(err.system)
-        rt.drop_credentials(err.system)
-        if work.credential_deferrals >= MAX_CREDENTIAL_DEFERRALS:
-            raise
-        delay = rt.config.secrets.rejected_retry_seconds * 2 ** min(work.credential_deferrals, 10)
-        _defer(work, delay, "credential_deferrals")
-        logger.error(
-            "credentials rejected; stock step deferred", extra={"system": err.system, "kind": work.kind}
-        )
-        return {"kind": work.kind, "outcome": "deferred"}
-    except Throttled as err:
-        if work.deferrals >= MAX_DEFERRALS:
-            raise
-        backoff = min(MAX_BUDGET_DELAY_SECONDS, 2 ** min(work.deferrals, 9))
-        _defer(work, max(err.retry_after_seconds or 0, backoff), "deferrals")
-        logger.info("stock step deferred", extra={"kind": work.kind, "reason": str(err)})
+    result = run_step(rt, rt.stock_queue, work, lambda: _flow(rt, work.kind).handle(work), flow="stock")
+    if result is None:
         return {"kind": work.kind, "outcome": "deferred"}
     metrics.add_metric(
         name="StockLevelsWritten", unit=MetricUnit.Count, value=result.get("levels_written", 0)
