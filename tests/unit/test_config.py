@@ -85,6 +85,18 @@ def test_example_config_is_valid():
             "dimensions (Oro has no barcode field: the ERP keeps it)",
         ),
         (lambda d: d["products"]["owner"].update(name="storefront"), "products.owner.name"),
+        (lambda d: d.update(prices={"full_run_window": "25:00-06:00"}), "prices.full_run_window"),
+        (lambda d: d.update(prices={"oro_writes": "bulk"}), "prices.oro_writes"),
+        (lambda d: d["stock"].update(oro_writes="sometimes"), "stock.oro_writes"),
+        (
+            lambda d: d["price_lists"][0].update(erp_customer_id="c-1"),
+            "give exactly one of erp_tier and erp_customer_id",
+        ),
+        (
+            lambda d: d["price_lists"][0].update(erp_tier=None, erp_customer_id="c-1"),
+            "erp_customer_id (customer-specific prices) needs direction oro_to_erp",
+        ),
+        (lambda d: d["price_lists"][0].update(oro_price_list_id=""), "price_lists.0.oro_price_list_id"),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):
