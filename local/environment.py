@@ -26,7 +26,7 @@ from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.webhook import ensure_webhook, wanted_webhooks
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
-from shared.config import Config, PriceDirection, load_config
+from shared.config import Config, Onboarding, PriceDirection, load_config
 from shared.resources import table
 from shared.runtime import Runtime
 
@@ -263,6 +263,8 @@ class LocalEnvironment:
         topics = ["order.created", "order.updated", "order.deleted", "quote.created"]
         if self.config.products.active:
             topics += ["product.created", "product.updated"]  # product data follows its owner at once
+        if self.config.customers.onboard is not Onboarding.NONE:
+            topics += ["customer.created", "customer.updated"]  # new accounts are onboarded at once
         for topic in topics:
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
         wanted = wanted_webhooks(
