@@ -1430,7 +1430,10 @@ def _hook_price_list_relation(owner: str) -> Callable[[Writer, Key, Record, bool
         if None in wanted:
             return
         for oid, other in writer.tx.records(key[0]):
-            if oid != key[1] and [other["relationships"].get(n) for n in ("priceList", "website", owner)] == wanted:
+            if (
+                oid != key[1]
+                and [other["relationships"].get(n) for n in ("priceList", "website", owner)] == wanted
+            ):
                 writer.tx.errors.append(
                     ApiError(
                         400,

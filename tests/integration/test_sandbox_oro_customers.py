@@ -137,9 +137,9 @@ def test_address_documents_are_validated_and_errors_point_at_the_field(oro_api: 
 
 def test_price_lists_are_assigned_to_customers_and_groups_and_listed_by_filter(oro_api: OroApi) -> None:
     group = oro_api.create("customergroups", {"name": "Wholesale"})["data"]
-    acme = oro_api.create("customers", {"name": "Acme Holdings"}, {"group": rel("customergroups", group["id"])})[
-        "data"
-    ]
+    acme = oro_api.create(
+        "customers", {"name": "Acme Holdings"}, {"group": rel("customergroups", group["id"])}
+    )["data"]
     bolt = oro_api.create("customers", {"name": "Bolt Brothers"})["data"]
     lists = [
         oro_api.create("pricelists", {"name": name, "priceListCurrencies": ["USD"]})["data"]
@@ -162,7 +162,9 @@ def test_price_lists_are_assigned_to_customers_and_groups_and_listed_by_filter(o
     assert trade["attributes"] == {"sortOrder": 20, "mergeAllowed": True}
     assert trade["relationships"]["website"]["data"] == rel("websites", "1")
 
-    of_acme = oro_api.http.get("/pricelisttocustomers", params={"filter[customer]": acme["id"]}).json()["data"]
+    of_acme = oro_api.http.get("/pricelisttocustomers", params={"filter[customer]": acme["id"]}).json()[
+        "data"
+    ]
     assert [a["id"] for a in of_acme] == [trade["id"], promo["id"]]
     of_trade = oro_api.http.get("/pricelisttocustomers", params={"filter[priceList]": lists[0]["id"]}).json()
     assert len(of_trade["data"]) == 2
