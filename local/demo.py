@@ -627,7 +627,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("price changed in an Oro list", "Cin7 tier price, breaks reported", price_from_oro),
     Scenario("product name changed in Oro", "Cin7 name follows its owner (Oro)", product_name_from_oro),
     Scenario(
-        "new trade account in Oro", "Cin7 customer on hold → order held → approved → synced", new_trade_account
+        "new trade account in Oro",
+        "Cin7 customer on hold → order held → approved → synced",
+        new_trade_account,
     ),
 )
 

@@ -199,10 +199,8 @@ def update_body(
     """The PUT /customer body that makes the ERP customer carry what Oro owns, and nothing of finance's.
     Addresses and contacts already there (same line 1 and type; same name) keep their ERP id and are updated;
     others are added. `current` is the ERP customer as read (a Cin7Customer)."""
-    addresses = {
-        (_key(str(a.get("Line1") or "")), str(a.get("Type") or "")): a.get("ID") for a in current.Addresses
-    }
-    contacts = {_key(str(c.get("Name") or "")): c.get("ID") for c in current.Contacts}
+    addresses = {(_key(a.Line1 or ""), a.Type or ""): a.ID for a in current.Addresses}
+    contacts = {_key(c.Name or ""): c.ID for c in current.Contacts}
     body: dict[str, Any] = {
         "ID": erp_id,
         "Name": owned.name,

@@ -157,10 +157,10 @@ class CustomerFlow:
         problems: list[str] = []
         addresses: list[CustomerAddress] = []
         for a in self.oro.customer_addresses(account.id):
-            if not (a.street and a.country):
-                problems.append(f"address {a.id} left out: it has no street or country")
+            if not a.street:
+                problems.append(f"address {a.id} left out: it has no street")
                 continue
-            kinds = [(t, d) for t, d in a.types] or [("business", False)]
+            kinds = [(t, d) for t, d in a.types] or [("business", a.primary)]
             for kind, default in kinds:
                 addresses.append(
                     CustomerAddress(
@@ -169,7 +169,7 @@ class CustomerFlow:
                         city=a.city or "",
                         state=a.region or "",
                         postcode=(a.postal_code or "")[:20],
-                        country=a.country,
+                        country=a.country_id,
                         type={"billing": "Billing", "shipping": "Shipping"}.get(kind, "Business"),
                         default=default,
                     )
@@ -355,7 +355,9 @@ class CustomerFlow:
             # what was sent (a create), or what Oro held when an existing customer was matched: from now on
             # a change in Oro is sent, the ERP's record as finance left it is not overwritten at binding
             # (a create found under a name it was sent with before a rename: "stale", so the rename is sent)
-            fingerprint=oro_fingerprint(owned) if customer.Name == owned.name or source == "name" else "stale",
+            fingerprint=oro_fingerprint(owned)
+            if customer.Name == owned.name or source == "name"
+            else "stale",
             parent_erp_customer_id=parent[0] if parent else customer.CustomerParentID,
         )
         if not self.state.bind_customer(binding, now):
@@ -457,9 +459,13 @@ class CustomerFlow:
         return Outcome("approved", waiting[0].storefront_customer_id, erp_id, released=released)
 
     def _approve(self, binding: CustomerBinding) -> list[str]:
-        from shared.flows.release import release_approved  # release imports the order flow: keep it lazy
+        # release (and the order flow it imports) only where an approval needs it
+        from shared.flows.order_sync import customer_cache_key
+        from shared.flows.release import release_approved
 
         now = self.clock.now()
+        # the order flow's cached view of the customer still has the hold: its next order reads it afresh
+        self.state.drop_cached(customer_cache_key(binding.erp_customer_id))
         if self.state.approve_customer(binding.storefront_customer_id, now):
             self.state.close_exception(
                 "CUSTOMER_PENDING_APPROVAL",

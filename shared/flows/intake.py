@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.adapters.aws.state import StateStore
 from shared.ports import WorkQueue
@@ -114,7 +115,7 @@ ERP_CUSTOMER = "erp_customer"  # one ERP customer's approval
 def enqueue_customer(queue: WorkQueue, oro_id: str, *, source: str, force: bool = False) -> str:
     """An Oro account changed (webhook), or a person asked (`orosync customers onboard`, `force`: whatever
     `customers.onboard` says): one `customer` step. A repeat is harmless: the step matches before it creates."""
-    message = {"kind": CUSTOMER, "oro_id": oro_id, "source": source}
+    message: dict[str, Any] = {"kind": CUSTOMER, "oro_id": oro_id, "source": source}
     if force:
         message["force"] = True
     return queue.send(message)

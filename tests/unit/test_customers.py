@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.adapters.cin7.models import Cin7Customer
 from shared.config import load_config, parse_config
 from shared.domain.customers import (
     Account,
@@ -176,8 +177,10 @@ def test_approval_is_the_credit_hold_cleared():
 
 
 def test_an_update_carries_what_oro_owns_and_never_finance_fields():
-    current = SimpleNamespace(
-        Addresses=[{"ID": "a-1", "Line1": "1 main st", "Type": "Billing"}],
+    current = Cin7Customer(
+        ID="c-1",
+        Name="Acme",
+        Addresses=[{"ID": "a-1", "Line1": "1 main st", "Country": "US", "Type": "Billing"}],
         Contacts=[{"ID": "k-1", "Name": "Ann Buyer"}],
     )
     body = update_body("c-1", OWNED, current)

@@ -14,6 +14,7 @@ import re
 from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.models import Cin7Webhook, Cin7WebhookHeader
 from shared.adapters.orocommerce.webhook import BadWebhook, load_json
+from shared.config import Config, Onboarding, PriceDirection
 
 AVAILABILITY_EVENT = "Stock/AvailableStockLevelChanged"
 PRODUCT_EVENT = "Product/Updated"
@@ -46,6 +47,15 @@ def wanted_webhooks(
     if customers:
         out.append((CUSTOMER_EVENT, "/webhooks/cin7/customer"))
     return out
+
+
+def webhooks_for(config: Config) -> list[tuple[str, str]]:
+    """The Cin7 webhooks a config needs (`orosync webhooks ensure`, the local environment's seed)."""
+    return wanted_webhooks(
+        stock_fast_path=config.stock.fast_path,
+        prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in config.price_lists),
+        customers=config.customers.onboard is not Onboarding.NONE,
+    )
 
 
 def product_event_valid(raw_body: bytes) -> None:
