@@ -584,6 +584,13 @@ def new_trade_account(env: LocalEnvironment, out: Outcome) -> None:
     held = state.status == "held" and not sales and out.exceptions == "CUSTOMER_PENDING_APPROVAL"
     with env.cin7_client() as cin7:  # finance reviews the new customer and clears the hold in Cin7
         cin7.update_customer({"ID": created.ID, "IsOnCreditHold": False})
+    # Cin7's Customer/Updated webhook comes about a retry unit later (a minute on the real service)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        approved = env.state().customer_binding(account)
+        if approved is not None and not approved.pending:
+            break
+        time.sleep(0.2)
     env.wait_until_settled(60)
     state, sales = describe(env, out, oro_id)
     out.notes.append(

@@ -194,6 +194,7 @@ class CustomerFlow:
 
     def sync_account(self, oro_id: str, *, force: bool = False) -> Outcome:
         now = self.clock.now()
+        self._accounts = {}  # the tree as it is now: read afresh for every step
         try:
             account = self._account(self._oro_account(oro_id))
         except NotFound:

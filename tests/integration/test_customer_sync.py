@@ -8,18 +8,23 @@ send Oro's customer.created webhook, which queues their onboarding at once.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from local.aws import EmbeddedAws
 from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.cin7.client import Cin7Client
+from shared.adapters.cin7.webhook import SECRET_HEADER
 from shared.adapters.http import RetryPolicy
+from shared.config import parse_config
 from shared.flows.customers import CustomerFlow
 from shared.resources import queue
 from shared.runtime import SystemClock
@@ -246,9 +251,7 @@ def test_a_reparented_account_follows_its_new_parent(world: OrderWorld) -> None:
         clear_hold(world, world.state.customer_binding(top).erp_customer_id)  # type: ignore[union-attr]
     branch = new_account(world, "Moving Branch", parent=first)
     world.tick()
-    world.oro.patch(
-        "customers", branch, {}, relationships={"parent": ("customers", second)}
-    )
+    world.oro.patch("customers", branch, {}, relationships={"parent": ("customers", second)})
     world.settle()
     placement = world.state.customer_placement(branch)
     assert placement is not None and placement["path"] == [second, branch]
@@ -287,20 +290,28 @@ def test_a_rename_in_oro_follows_and_finance_fields_are_never_overwritten(world:
     assert customer.IsOnCreditHold is False
 
 
-def test_a_default_cin7_refuses_is_named_and_nothing_is_bound(
-    tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws
-) -> None:
-    workdir = tmp_path_factory.mktemp("customers-rejected")
-    config = order_config(
-        workdir, **{"customers.onboard": "top_level", "customers.defaults.tax_rule": "No Such Rule"}
-    )
-    with order_world(workdir, aws_server, config) as w:
-        account = new_account(w, "Refused Co")
-        assert w.state.customer_binding(account) is None
-        opened = {e["code"]: e for e in w.state.open_exceptions() if e["entity"] == f"customer:{account}"}
-        assert set(opened) == {"CUSTOMER_REJECTED"}
-        assert "No Such Rule" in opened["CUSTOMER_REJECTED"]["detail"]
-        assert cin7_named(w, "Refused Co") == []
+def test_a_default_cin7_refuses_is_named_and_nothing_is_bound(world: OrderWorld) -> None:
+    data = world.env.config.model_dump(mode="json")
+    data["customers"]["defaults"]["tax_rule"] = "No Such Rule"
+    refusing = flow(world)
+    refusing.config = parse_config(data)
+    with world.webhooks_dropped():
+        doc = world.oro.create("customers", {"name": "Refused Co"})
+    account = str(doc.resources()[0].id)
+    outcome = refusing.sync_account(account)
+    assert outcome.action == "rejected"
+    assert world.state.customer_binding(account) is None
+    opened = {e["code"]: e for e in world.state.open_exceptions() if e["entity"] == f"customer:{account}"}
+    assert set(opened) == {"CUSTOMER_REJECTED"} and opened["CUSTOMER_REJECTED"]["owner"] == "operations"
+    assert "No Such Rule" in opened["CUSTOMER_REJECTED"]["detail"]
+    assert cin7_named(world, "Refused Co") == []
+    # fixed (the real config): the next run onboards it and closes the exception
+    assert flow(world).sync_account(account).action == "pending"
+    assert not [
+        e
+        for e in world.state.open_exceptions()
+        if e["entity"] == f"customer:{account}" and e["code"] == "CUSTOMER_REJECTED"
+    ]
 
 
 def test_a_lost_create_is_found_under_the_name_it_was_sent_with_even_after_a_rename(
@@ -340,3 +351,158 @@ def test_a_lost_create_is_found_under_the_name_it_was_sent_with_even_after_a_ren
     assert binding is not None
     assert world.cin7.get_customer(binding.erp_customer_id).AdditionalAttribute1 == account
     assert len(cin7_named(world, "Before Rename Co") + cin7_named(world, "After Rename Co")) == 1
+
+
+# -- without webhooks: the poll ------------------------------------------------------------------------------
+
+
+def run_customer_sync(world: OrderWorld) -> None:
+    assert world.env.runtime is not None
+    world.env.runtime.fire("customer_sync")
+    world.env.wait_until_settled(60)
+
+
+def test_without_webhooks_the_poll_onboards_and_sees_the_approval(world: OrderWorld) -> None:
+    run_customer_sync(world)  # the watermark moves past every account made so far
+    with world.webhooks_dropped():
+        world.tick()
+        doc = world.oro.create("customers", {"name": "Quiet Supplies"})
+    account = str(doc.resources()[0].id)
+    world.env.ids["oro"]["customers"]["Quiet Supplies"] = account
+    assert world.state.customer_binding(account) is None
+    run_customer_sync(world)
+    binding = world.state.customer_binding(account)
+    assert binding is not None and binding.pending
+    order = world.place("Quiet Supplies", LINES)
+    world.settle()
+    assert world.state.get_order(order).status == "held"
+
+    hook = next(w for w in world.cin7.list_webhooks() if w.Type == "Customer/Updated")
+    world.cin7.update_webhook(hook.model_copy(update={"IsActive": False}))
+    try:
+        world.cin7.update_customer({"ID": binding.erp_customer_id, "IsOnCreditHold": False})
+        time.sleep(1.5)  # the webhook would have come by now
+        assert world.state.customer_binding(account).pending  # type: ignore[union-attr]
+        run_customer_sync(world)  # one Cin7 read of the customers modified since the last poll
+    finally:
+        world.cin7.update_webhook(hook.model_copy(update={"IsActive": True}))
+    assert not world.state.customer_binding(account).pending  # type: ignore[union-attr]
+    world.settle()
+    assert world.state.get_order(order).status == "synced"
+    assert len(world.sales(order)) == 1
+
+
+def test_the_approval_check_makes_no_cin7_call_while_no_account_waits(world: OrderWorld) -> None:
+    for binding in list(world.state.customer_bindings("pending")):
+        clear_hold(world, binding.erp_customer_id)
+    before = int(world.cin7_stats()["calls"].get("GET /customer", 0))
+    assert flow(world).scan_erp() == {"waiting": 0, "erp_calls": 0}
+    assert int(world.cin7_stats()["calls"].get("GET /customer", 0)) == before
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+
+
+def test_customers_list_show_and_onboard(world: OrderWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    assert world.env.aws is not None
+    where = ["--aws-endpoint", world.env.aws.endpoint_url, "--prefix", world.env.prefix]
+    account = new_account(world, "Listed Lumber")
+    assert main(["customers", "list", "--pending", *where]) == 0
+    out = capsys.readouterr().out
+    assert "Listed Lumber" in out and "pending" in out
+    assert main(["customers", "show", account, *where]) == 0
+    out = capsys.readouterr().out
+    assert "waiting for finance's approval" in out and "CUSTOMER_PENDING_APPROVAL" in out
+
+    branch = new_account(world, "Listed Lumber Yard", parent=account)
+    assert main(["customers", "show", branch, *where]) == 0
+    assert f"bills to account {account}" in capsys.readouterr().out
+
+    # onboard on request: a sub-account outside the scope gets its own Cin7 customer
+    assert main(["customers", "onboard", branch, *where]) == 0
+    assert "queued" in capsys.readouterr().out
+    world.env.wait_until_settled(30)
+    binding = world.state.customer_binding(branch)
+    assert binding is not None and cin7_named(world, "Listed Lumber Yard")[0].ID == binding.erp_customer_id
+
+
+def test_onboard_refuses_a_bad_id(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["customers", "onboard", "12; DROP"])
+    assert exited.value.code == 2
+    assert "ORO_ID must be an Oro account id" in capsys.readouterr().err
+
+
+# -- hostile requests ----------------------------------------------------------------------------------------
+
+
+def post_customer_webhook(world: OrderWorld, body: bytes, secret: str | None) -> httpx.Response:
+    assert world.env.runtime is not None
+    headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret} if secret is not None else {})}
+    return httpx.post(f"{world.env.runtime.base_url}/webhooks/cin7/customer", content=body, headers=headers)
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", "x" * 300])
+def test_a_customer_webhook_without_the_right_secret_is_refused(
+    world: OrderWorld, secret: str | None
+) -> None:
+    body = json.dumps(
+        {
+            "NumberOfCustomers": 1,
+            "CustomerDetailsList": [{"Customer": {"ID": str(uuid.uuid4())}}],
+            "EventType": "Customer/Updated",
+        }
+    ).encode()
+    answer = post_customer_webhook(world, body, secret)
+    assert answer.status_code == 401
+    assert world.env.runtime is not None and world.env.runtime.queue_depths()["customers"] == 0
+
+
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        (b"not json", "JSON"),
+        (b"[]", "object"),
+        (b'{"EventType": "Customer/Updated", "CustomerDetailsList": [{"Customer": {"ID": "x"}}]}', "ID"),
+    ],
+)
+def test_a_bad_customer_webhook_body_is_named(world: OrderWorld, body: bytes, named: str) -> None:
+    answer = post_customer_webhook(world, body, world.env.cin7_webhook_secret)
+    assert answer.status_code == 400 and named in answer.text
+
+
+def test_child_customers_mode_gives_a_sub_account_its_own_cin7_child_and_moves_it(world: OrderWorld) -> None:
+    data = world.env.config.model_dump(mode="json")
+    data["customers"]["hierarchy"] = "child_customers"
+    children = flow(world)
+    children.config = parse_config(data)
+    first, second = new_account(world, "Parent One Co"), new_account(world, "Parent Two Co")
+    parents = {a: world.state.customer_binding(a).erp_customer_id for a in (first, second)}  # type: ignore[union-attr]
+    for erp_id in parents.values():
+        clear_hold(world, erp_id)
+    with world.webhooks_dropped():
+        world.tick()
+        doc = world.oro.create("customers", {"name": "Child Branch Co"}, {"parent": ("customers", first)})
+        child = str(doc.resources()[0].id)
+        assert children.sync_account(child).action == "pending"
+        binding = world.state.customer_binding(child)
+        assert binding is not None and binding.parent_erp_customer_id == parents[first]
+        made = world.cin7.get_customer(binding.erp_customer_id)
+        assert (made.Name, made.CustomerParentID, made.IsBillParent) == (
+            "Child Branch Co",
+            parents[first],
+            True,
+        )
+        assert made.IsOnCreditHold is True
+
+        world.tick()  # re-parented in Oro: the Cin7 child follows, on its next sync
+        world.oro.patch("customers", child, {}, {"parent": ("customers", second)})
+        assert children.sync_account(child).action == "updated"
+    moved = world.cin7.get_customer(binding.erp_customer_id)
+    assert moved.CustomerParentID == parents[second]
+    assert world.state.customer_binding(child).parent_erp_customer_id == parents[second]  # type: ignore[union-attr]
+    assert world.state.customer_binding(child).path == (second, child)  # type: ignore[union-attr]
