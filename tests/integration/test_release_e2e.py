@@ -26,7 +26,7 @@ def env(tmp_path_factory, aws_server) -> Iterator[LocalEnvironment]:
     data["erp"]["applications"]["orders"].update(
         calls_per_minute=600, burst=100, limit_per_minute=700
     )  # budget has its own suite
-    data["customers"]["onboard"] = "none"  # accounts are bound by hand here (tests/integration/test_customer_sync.py onboards)
+    data["customers"]["onboard"] = "none"  # bound by hand here; test_customer_sync.py onboards
     environment = LocalEnvironment(
         parse_config(data), tmp_path_factory.mktemp("release"), run_schedules=False, aws=aws_server
     )
