@@ -193,12 +193,23 @@ class CustomerFlow:
     # ------------------------------------------------------------------------------------ one account
 
     def sync_account(self, oro_id: str, *, force: bool = False) -> Outcome:
-        now = self.clock.now()
+        """One Oro account: placed, onboarded, or its changes followed. An Oro document that cannot be read
+        as an account (its addresses, its buyers) is CUSTOMER_REJECTED, named, not retried into the DLQ."""
         self._accounts = {}  # the tree as it is now: read afresh for every step
         try:
-            account = self._account(self._oro_account(oro_id))
-        except NotFound:
-            return Outcome("ignored", oro_id, detail="the Oro account no longer exists")
+            return self._sync(oro_id, force)
+        except Permanent as err:
+            if err.system != "oro":
+                raise
+            if isinstance(err, NotFound):
+                return Outcome("ignored", oro_id, detail="the Oro account no longer exists")
+            detail = f"the Oro account cannot be read: {err}"
+            self.state.open_exception("CUSTOMER_REJECTED", entity(oro_id), self.clock.now(), detail)
+            return Outcome("rejected", oro_id, detail=detail)
+
+    def _sync(self, oro_id: str, force: bool) -> Outcome:
+        now = self.clock.now()
+        account = self._account(self._oro_account(oro_id))
         try:
             path = self._path(account)
         except HierarchyCycle as cycle:
@@ -305,13 +316,17 @@ class CustomerFlow:
             if found is None or found.additional_attribute(self._attribute_number) != account.id:
                 raise  # retried: the next attempt looks it up by name again before any create
             created = found
-        except NotFound as err:  # a default the ERP does not know ("… not found")
-            return self._rejected(account, err, now)
         except Permanent as err:
-            found = self._by_name(owned.name)  # taken meanwhile (a race with another account)?
-            if found is not None and (claimed := self._owner_of(found, account.id)) is not None:
+            # Refused ("… not found": a default the ERP does not know; "already exists": taken meanwhile by
+            # another account), or an answer that cannot be read although the customer may exist: look.
+            found = self._by_name(owned.name)
+            if found is None:
+                return self._rejected(account, err, now)
+            if (claimed := self._owner_of(found, account.id)) is not None:
                 return self._duplicate(account, found, claimed)
-            return self._rejected(account, err, now)
+            if found.additional_attribute(self._attribute_number) != account.id:
+                return self._rejected(account, err, now)
+            created = found  # ours: created, the answer unreadable
         outcome = self._bind(account, path, created, "onboarded", owned, parent, pending=True)
         if owned.problems:
             logger.warning(

@@ -24,6 +24,7 @@ from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.webhook import SECRET_HEADER
 from shared.adapters.http import RetryPolicy
+from shared.adapters.orocommerce.client import OroClient
 from shared.config import parse_config
 from shared.flows.customers import CustomerFlow
 from shared.resources import queue
@@ -506,3 +507,67 @@ def test_child_customers_mode_gives_a_sub_account_its_own_cin7_child_and_moves_i
     assert moved.CustomerParentID == parents[second]
     assert world.state.customer_binding(child).parent_erp_customer_id == parents[second]  # type: ignore[union-attr]
     assert world.state.customer_binding(child).path == (second, child)  # type: ignore[union-attr]
+
+
+# -- bad documents -------------------------------------------------------------------------------------------
+
+
+class CorruptingTransport(httpx.BaseTransport):
+    """A fault in front of the real Oro sandbox: answers for `path_part` come back with `corrupt` applied."""
+
+    def __init__(self, path_part: str, corrupt: Callable[[dict[str, Any]], None]) -> None:
+        self._real = httpx.HTTPTransport()
+        self._path_part = path_part
+        self._corrupt = corrupt
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._real.handle_request(request)
+        if self._path_part not in request.url.path:
+            return response
+        response.read()
+        body = response.json()
+        self._corrupt(body)
+        return httpx.Response(
+            response.status_code, headers={"Content-Type": "application/vnd.api+json"}, json=body
+        )
+
+
+def test_an_oro_account_that_cannot_be_read_is_named_not_lost(world: OrderWorld) -> None:
+    with world.webhooks_dropped():
+        doc = world.oro.create("customers", {"name": "Garbled Goods"})
+        account = str(doc.resources()[0].id)
+        world.oro.create(
+            "customeraddresses",
+            {
+                "organization": "Garbled Goods",
+                "street": "1 Side St",
+                "city": "Town",
+                "postalCode": "10001",
+                "types": [{"addressType": "billing", "default": True}],
+            },
+            {"customer": ("customers", account), "country": ("countries", "US")},
+        )
+
+    def corrupt(body: dict[str, Any]) -> None:
+        for item in body.get("data", []):
+            item["attributes"]["types"] = [{"addressType": "warehouse", "default": "maybe"}]
+
+    bad_oro = OroClient.from_config(
+        world.env.config.endpoints.oro,
+        **world.env.oro_credentials,
+        transport=CorruptingTransport("customeraddresses", corrupt),
+    )
+    garbled = flow(world)
+    garbled.oro = bad_oro
+    outcome = garbled.sync_account(account)
+    assert outcome.action == "rejected"
+    opened = {e["code"]: e for e in world.state.open_exceptions() if e["entity"] == f"customer:{account}"}
+    assert "types" in opened["CUSTOMER_REJECTED"]["detail"]
+    assert cin7_named(world, "Garbled Goods") == [] and world.state.customer_binding(account) is None
+    # the document readable again: onboarded, with its address, and the exception closed
+    assert flow(world).sync_account(account).action == "pending"
+    [made] = cin7_named(world, "Garbled Goods")
+    assert [(a.Line1, a.Type, a.Country) for a in made.Addresses] == [("1 Side St", "Billing", "US")]
+    assert "CUSTOMER_REJECTED" not in {
+        e["code"] for e in world.state.open_exceptions() if e["entity"] == f"customer:{account}"
+    }
