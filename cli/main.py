@@ -23,6 +23,9 @@ commands:
   orders release ORDER         run a held order through the flow again [--accept-storefront-price]
   orders list [--status S]     the orders in one status (default held), with reasons and owners
   customers map ORO_ID ERP_ID  bind an Oro customer to a Cin7 customer; releases the orders it fixes
+  customers list [--pending]   the bound accounts, those waiting for finance's approval first
+  customers show ORO_ID        an account's ERP customer, path, approval, exceptions, held orders
+  customers onboard ORO_ID     onboard (or update) one Oro account in Cin7 now
   exceptions list [--owner T]  the open named exceptions, by owner team
   webhooks ensure --config PATH --url API_URL
                                register (or re-enable) every Cin7 webhook the config needs
@@ -42,6 +45,9 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("redrive",): "cli.redrive_cmd:main",
     ("orders",): "cli.orders_cmd:main",
     ("customers", "map"): "cli.customers_cmd:main",
+    ("customers", "list"): "cli.customers_cmd:list_main",
+    ("customers", "show"): "cli.customers_cmd:show_main",
+    ("customers", "onboard"): "cli.customers_cmd:onboard_main",
     ("exceptions", "list"): "cli.exceptions_cmd:main",
     ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
     ("webhooks", "ensure"): "cli.webhooks_cmd:main",

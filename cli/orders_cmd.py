@@ -73,11 +73,12 @@ class Location:
     endpoint_url: str | None
     queue_url: str | None = None
 
-    def queue(self) -> SqsQueue:
+    def queue(self, key: str = "orders") -> SqsQueue:
+        """The orders queue (`--queue` overrides it), or another of the service's queues by its key."""
         sqs = self.session.client("sqs", endpoint_url=self.endpoint_url)
-        url = self.queue_url
+        url = self.queue_url if key == "orders" else None
         if url is None:
-            name = physical_name(self.prefix, "orders")
+            name = physical_name(self.prefix, key)
             try:
                 url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
             except ClientError as err:

@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 from cli.orders_cmd import REAL_AWS, CliError, run
 from local.provision import session_for
 from shared.adapters.cin7.client import Cin7Client
-from shared.adapters.cin7.webhook import ensure_webhook, wanted_webhooks
-from shared.config import PriceDirection, load_config
+from shared.adapters.cin7.webhook import ensure_webhook, webhooks_for
+from shared.config import load_config
 from shared.errors import ConfigError
 
 
@@ -65,12 +65,12 @@ def main(argv: list[str]) -> int:
             config = load_config(args.config)
         except ConfigError as err:
             raise CliError(str(err).replace("\n", "; ")) from None
-        wanted = wanted_webhooks(
-            stock_fast_path=config.stock.fast_path,
-            prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in config.price_lists),
-        )
+        wanted = webhooks_for(config)
         if not wanted:
-            print("no Cin7 webhook is needed: stock.fast_path is off and no price list follows Cin7")
+            print(
+                "no Cin7 webhook is needed: stock.fast_path is off, no price list follows Cin7 and "
+                "customers.onboard is none"
+            )
             return 0
         endpoint = None if args.aws_endpoint in (None, REAL_AWS) else args.aws_endpoint
         session = session_for(endpoint)

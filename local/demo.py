@@ -563,6 +563,38 @@ def product_name_from_oro(env: LocalEnvironment, out: Outcome) -> None:
     out.ok = got == ("Widget 100 Pro" if owner == "oro" else "Widget 100")
 
 
+def new_trade_account(env: LocalEnvironment, out: Outcome) -> None:
+    """A new Oro account is onboarded into Cin7 on credit hold (its customer.created webhook), its first
+    order waits for finance, and finance clearing the hold in Cin7 (its Customer/Updated webhook) releases it."""
+    name = "Corner Hardware"
+    with env.oro_client() as oro:
+        doc = oro.create("customers", {"name": name})
+    account = str(doc.resources()[0].id)
+    env.ids["oro"]["customers"][name] = account
+    env.wait_until_settled(60)
+    binding = env.state().customer_binding(account)
+    if binding is None:
+        out.actual = "not onboarded"
+        out.notes.append(f"customers.onboard is {env.config.customers.onboard.value!r}: nothing was created")
+        return
+    with env.cin7_client() as cin7:
+        created = cin7.get_customer(binding.erp_customer_id)
+    oro_id = _place(env, name, [("WID-100", "case", D(1), D("150.00"))], "DEMO-21")
+    state, sales = describe(env, out, oro_id)
+    held = state.status == "held" and not sales and out.exceptions == "CUSTOMER_PENDING_APPROVAL"
+    with env.cin7_client() as cin7:  # finance reviews the new customer and clears the hold in Cin7
+        cin7.update_customer({"ID": created.ID, "IsOnCreditHold": False})
+    env.wait_until_settled(60)
+    state, sales = describe(env, out, oro_id)
+    out.notes.append(
+        f"Oro account {account} {name!r} → Cin7 customer {created.Name!r} on credit hold "
+        f"({created.IsOnCreditHold}), Oro id in {env.config.customers.oro_id_attribute}; its order held "
+        f"until finance cleared the hold, then created with no manual step"
+    )
+    out.actual = f"on hold → held → approved → {out.actual}"
+    out.ok = created.IsOnCreditHold and held and state.status == "synced" and len(sales) == 1
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -594,6 +626,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("tier price changed in Cin7", "Oro list price in each unit", price_from_cin7),
     Scenario("price changed in an Oro list", "Cin7 tier price, breaks reported", price_from_oro),
     Scenario("product name changed in Oro", "Cin7 name follows its owner (Oro)", product_name_from_oro),
+    Scenario(
+        "new trade account in Oro",
+        "Cin7 customer on hold → order held → approved → synced",
+        new_trade_account,
+    ),
 )
 
 

@@ -23,10 +23,10 @@ from sandbox.oro.seed import seed_demo as seed_oro
 from sandbox.oro.server import OroSandbox
 from shared.adapters.aws.state import StateStore
 from shared.adapters.cin7.client import Cin7Client
-from shared.adapters.cin7.webhook import ensure_webhook, wanted_webhooks
+from shared.adapters.cin7.webhook import ensure_webhook, webhooks_for
 from shared.adapters.http import RetryPolicy
 from shared.adapters.orocommerce.client import OroClient
-from shared.config import Config, PriceDirection, load_config
+from shared.config import Config, Onboarding, load_config
 from shared.resources import table
 from shared.runtime import Runtime
 
@@ -263,12 +263,11 @@ class LocalEnvironment:
         topics = ["order.created", "order.updated", "order.deleted", "quote.created"]
         if self.config.products.active:
             topics += ["product.created", "product.updated"]  # product data follows its owner at once
+        if self.config.customers.onboard is not Onboarding.NONE:
+            topics += ["customer.created", "customer.updated"]  # new accounts are onboarded at once
         for topic in topics:
             oro.create_webhook_subscription(url, topic, self.webhook_secret, verify_ssl=False)
-        wanted = wanted_webhooks(
-            stock_fast_path=self.config.stock.fast_path,
-            prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in self.config.price_lists),
-        )
+        wanted = webhooks_for(self.config)
         with self.cin7_client() as cin7:
             for event_type, path in wanted:
                 ensure_webhook(cin7, event_type, f"{self.runtime.base_url}{path}", self.cin7_webhook_secret)

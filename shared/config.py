@@ -344,6 +344,66 @@ class ProductSync(_Strict):
         return self.create_in_erp or any(o == "oro" for o in self.owner.values())
 
 
+class Onboarding(StrEnum):
+    """Which Oro accounts `customer_sync` creates in the ERP (the others resolve to an onboarded ancestor)."""
+
+    NONE = "none"  # nothing is created: accounts are bound by hand (`orosync customers map`)
+    TOP_LEVEL = "top_level"  # accounts without a parent
+    ALL = "all"
+    GROUPS = "groups"  # accounts in one of `customers.groups` (Oro customer group ids)
+
+
+class CustomerHierarchy(StrEnum):
+    """How an Oro sub-account reaches the ERP, which holds one level of parent and child."""
+
+    BILLING_PARENT = "billing_parent"  # its orders go to the nearest onboarded ancestor's ERP customer
+    CHILD_CUSTOMERS = "child_customers"  # its own ERP customer, a child (`CustomerParentID`) of the top one
+
+
+class NewCustomerDefaults(_Strict):
+    """What a customer created in the ERP gets where Oro has nothing: finance's fields (Cin7 requires them;
+    names as the ERP knows them). Never written to a customer that exists already."""
+
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # None: erp.base_currency, else USD
+    payment_term: str = Field(min_length=1, max_length=256)
+    account_receivable: str = Field(min_length=1, max_length=50)
+    revenue_account: str = Field(min_length=1, max_length=50)
+    tax_rule: str = Field(min_length=1, max_length=50)
+    # The tier when none of the account's Oro price lists is mapped to one (`price_lists`); None: Cin7's own.
+    price_tier: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class Customers(_Strict):
+    """Oro accounts → ERP customers (DESIGN §4.5, README "Customers"). Off by default."""
+
+    onboard: Onboarding = Onboarding.NONE
+    groups: tuple[str, ...] = ()
+    hierarchy: CustomerHierarchy = CustomerHierarchy.BILLING_PARENT
+    # The ERP customer field that carries the Oro account id (Cin7 cannot search by it: matched on our side).
+    oro_id_attribute: str = Field(default="AdditionalAttribute1", pattern=r"^AdditionalAttribute([1-9]|10)$")
+    # How a new customer waits for finance: Cin7's credit hold, or a payment term finance reserves for it.
+    hold: Literal["credit_hold", "payment_term"] = "credit_hold"
+    on_hold_payment_term: str | None = Field(default=None, min_length=1, max_length=256)
+    defaults: NewCustomerDefaults | None = None
+    # After onboarding, the account's name, addresses and contacts follow Oro (DESIGN §2); finance fields never.
+    update_erp: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> Customers:
+        if self.onboard is not Onboarding.NONE and self.defaults is None:
+            raise ValueError(
+                "customers.defaults: needed when customers.onboard is not 'none' (payment_term, "
+                "account_receivable, revenue_account, tax_rule of a new ERP customer)"
+            )
+        if self.onboard is Onboarding.GROUPS and not self.groups:
+            raise ValueError(
+                "customers.groups: list the Oro customer group ids when customers.onboard is 'groups'"
+            )
+        if self.hold == "payment_term" and self.on_hold_payment_term is None:
+            raise ValueError("customers.on_hold_payment_term: needed when customers.hold is 'payment_term'")
+        return self
+
+
 class StockBuffer(_Strict):
     default: NonNegativeDecimal = Decimal("0")  # base units held back per SKU
     percent: NonNegativeDecimal = Field(default=Decimal("0"), le=100)
@@ -368,10 +428,14 @@ class Schedules(_Strict):
     order_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     stock_sync: str = "rate(15 minutes)"
     price_sync: str = "rate(1 hour)"
+    customer_sync: str = "rate(15 minutes)"
+    customer_sync_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     fulfilment_poll: str = "rate(10 minutes)"
     reconcile: str = "rate(1 hour)"
 
-    @field_validator("order_poll", "stock_sync", "price_sync", "fulfilment_poll", "reconcile")
+    @field_validator(
+        "order_poll", "stock_sync", "price_sync", "customer_sync", "fulfilment_poll", "reconcile"
+    )
     @classmethod
     def _expression(cls, v: str) -> str:
         parse_schedule(v)  # the grammar the local runtime fires and EventBridge takes (ScheduleError)
@@ -402,6 +466,7 @@ class Config(_Strict):
     price_lists: tuple[PriceListMapping, ...] = ()
     prices: Prices = Prices()
     products: ProductSync = ProductSync()
+    customers: Customers = Customers()
     stock: Stock
     schedules: Schedules = Schedules()
     owners: dict[Team, Owner]

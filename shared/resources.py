@@ -121,6 +121,14 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         key="prices", env_var="PRICES_QUEUE_URL", consumer="price_push", batch_size=1, max_concurrency=2
     ),
+    # Customer steps (shared/flows/customers.py): one Oro account, one ERP customer's approval, or a scan.
+    QueueSpec(
+        key="customers",
+        env_var="CUSTOMERS_QUEUE_URL",
+        consumer="customer_push",
+        batch_size=5,
+        max_concurrency=2,
+    ),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -132,10 +140,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             RouteSpec("POST", "/webhooks/oro"),
             RouteSpec("POST", "/webhooks/cin7/stock"),
             RouteSpec("POST", "/webhooks/cin7/product"),
+            RouteSpec("POST", "/webhooks/cin7/customer"),
         ),
         # The intake claim: put, then marked enqueued (or released when the enqueue failed).
         table_access=(TableAccess("state", ("PutItem", "UpdateItem")),),
-        queues_produced=("orders", "stock", "prices"),
+        queues_produced=("orders", "stock", "prices", "customers"),
         secrets=("oro_webhook", "cin7_webhook"),
     ),
     FunctionSpec(
@@ -219,6 +228,40 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("prices",),
         secrets=("oro_client",),
         erp_flows=("prices",),
+    ),
+    FunctionSpec(
+        name="customer_sync",
+        description="Starts a customer run: queues the scan of changed Oro accounts and the approval check.",
+        timeout_seconds=30,
+        schedule=ScheduleSpec(key="customer_sync", default_expression="rate(15 minutes)"),
+        queues_produced=("customers",),
+    ),
+    FunctionSpec(
+        name="customer_push",
+        description="Runs one customer step: onboards or updates an Oro account in the ERP, approves, scans.",
+        timeout_seconds=60,
+        # The binding is a transaction (binding + the ERP customer's accounts); approval releases held
+        # orders through shared/flows/release.py, which brings the order flow's own actions with it.
+        table_access=(
+            TableAccess(
+                "state",
+                (
+                    "GetItem",
+                    "PutItem",
+                    "UpdateItem",
+                    "DeleteItem",
+                    "Query",
+                    "TransactWriteItems",
+                    "DescribeTable",
+                    "BatchWriteItem",
+                ),
+            ),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
+        # Its own next steps (scans queue one step per account) and the orders released on approval.
+        queues_produced=("customers", "orders"),
+        secrets=("oro_client",),
+        erp_flows=("customers",),
     ),
 )
 

@@ -19,17 +19,26 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.cin7.webhook import SECRET_HEADER, availability_skus, product_event_valid, secret_valid
+from shared.adapters.cin7.webhook import (
+    SECRET_HEADER,
+    availability_skus,
+    parse_customer_event,
+    product_event_valid,
+    secret_valid,
+)
 from shared.adapters.orocommerce.webhook import (
     MAX_BODY_BYTES,
     BadWebhook,
+    customer_event_id,
     is_product_event,
     parse_order_event,
     signature_valid,
 )
-from shared.config import PriceDirection
+from shared.config import Onboarding, PriceDirection
 from shared.errors import ConfigError, Transient
 from shared.flows.intake import (
+    enqueue_approval_checks,
+    enqueue_customer,
     enqueue_order_version,
     enqueue_price_refresh,
     enqueue_product_refresh,
@@ -99,6 +108,10 @@ def oro_webhook() -> Response:
         raise Refused(415, "Content-Type must be application/json")
     order_event = parse_order_event(raw)
     if order_event is None:
+        account = customer_event_id(raw)
+        if account is not None and rt.config.customers.onboard is not Onboarding.NONE:
+            enqueue_customer(rt.customers_queue, account, source="webhook")
+            return _json(202, status="accepted", customer_queued=account)
         if rt.config.products.active and is_product_event(raw):
             queued = enqueue_product_refresh(rt.state, rt.prices_queue, rt.clock.now())
             return _json(202, status="accepted", product_data_queued=queued)
@@ -156,6 +169,24 @@ def cin7_product_webhook() -> Response:
     queued = enqueue_price_refresh(rt.state, rt.prices_queue, mappings, rt.clock.now())
     logger.info("product webhook taken in", extra={"queued": queued})
     return _json(202, status="accepted", queued=queued)
+
+
+@app.post("/webhooks/cin7/customer")
+def cin7_customer_webhook() -> Response:
+    """Cin7's Customer/Updated: each customer it names is checked for finance's approval (re-read there)."""
+    event = app.current_event
+    raw = _raw_body()
+    if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
+        raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
+    if not _is_json(event.headers.get("Content-Type")):
+        raise Refused(415, "Content-Type must be application/json")
+    erp_ids = parse_customer_event(raw)
+    rt = Runtime.get()
+    if rt.config.customers.onboard is Onboarding.NONE:
+        return _json(202, status="ignored", reason="customers.onboard is none")
+    enqueue_approval_checks(rt.customers_queue, erp_ids)
+    logger.info("customer webhook taken in", extra={"customers": len(erp_ids)})
+    return _json(202, status="accepted", customers=len(erp_ids))
 
 
 @app.exception_handler(Unauthorised)

@@ -80,6 +80,7 @@ WEBHOOK_TYPES = (
 MAX_WEBHOOKS_PER_TYPE = 5
 STOCK_EVENT = "Stock/AvailableStockLevelChanged"
 PRODUCT_EVENT = "Product/Updated"
+CUSTOMER_EVENT = "Customer/Updated"
 
 CUSTOMER_TEXT_FIELDS = {
     "DisplayName": 256,
@@ -566,6 +567,7 @@ class Store:
         with self.lock:
             customer = self._customer_write(None, body)
             self.customers[customer["ID"]] = customer
+            self._emit_customer(customer)
             return {"Total": 1, "Page": 1, "CustomerList": [self._customer_out(customer)]}
 
     def customer_put(self, _query: Query, body: Any) -> Json:
@@ -580,7 +582,21 @@ class Store:
                 )
             customer = self._customer_write(existing, body)
             self.customers[customer["ID"]] = customer
+            self._emit_customer(customer)
             return {"Total": 1, "Page": 1, "CustomerList": [self._customer_out(customer)]}
+
+    def _emit_customer(self, customer: Json) -> None:
+        """`Customer/Updated` (reference §7) on every accepted POST and PUT: `{NumberOfCustomers,
+        CustomerDetailsList: [{Customer: {...the customer's fields}, Addresses, Contacts}], EventType}`. A copy:
+        the payload must not follow later writes."""
+        out = copy.deepcopy(self._customer_out(customer))
+        addresses, contacts = out.pop("Addresses"), out.pop("Contacts")
+        out.pop("ProductPrices")
+        detail = {"Customer": out, "Addresses": addresses, "Contacts": contacts}
+        self.emit(
+            CUSTOMER_EVENT,
+            {"NumberOfCustomers": 1, "CustomerDetailsList": [detail], "EventType": CUSTOMER_EVENT},
+        )
 
     # ------------------------------------------------------------------------------------ custom prices
 

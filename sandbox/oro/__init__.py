@@ -41,6 +41,12 @@ Products carry ``names`` (``productnames``), ``descriptions`` (``productdescript
 ``productShippingOptions`` (``productshippingoptions``: weight and dimensions per unit); a changed name or
 description moves its product's ``updatedAt`` and fires ``product.updated``. The Batch API on ``productprices``
 mixes updates (``meta.update`` and the price's id) and creates (no meta); ``batch_fail_ids`` works for it too.
+Customers carry ``addresses`` (``customeraddresses``: ``customer`` required and fixed after create, ``country``
+required, ``types`` ``[{"addressType": "billing"|"shipping", "default": bool}]``, one ``primary`` per customer;
+filters ``customer``, ``country``, ``region``, ``customRegion``, ``addressType``). Price lists are assigned with
+``pricelisttocustomers`` / ``pricelisttocustomergroups`` (``sortOrder`` required, the lowest first in Oro's chain;
+``mergeAllowed``; unique per price list, website and customer or group; filters by owner, ``priceList``,
+``website``). ``customer.created`` / ``customer.updated`` are sent for customer writes.
 - ``GET|POST config`` (external_status_management, default_page_size, max_page_size, webhook_includes,
   token_ttl, batch_delay, batch_paused, default_internal_status, taxation); ``POST batch {"paused": true}``.
   ``taxation`` is Oro's tax calculation: ``null`` (off, the start state: no ``tax`` row in an order's

@@ -163,6 +163,29 @@ def _enum(type_: str) -> Resource:
     )
 
 
+def _address_types(tx: Any, id_: str, rec: dict[str, Any]) -> list[Any]:
+    """customeraddresses filter[addressType]: the address's type names."""
+    return [t.get("addressType") for t in rec["attributes"].get("types") or [] if isinstance(t, dict)]
+
+
+def _price_list_relation(type_: str, owner: str, owner_type: str) -> Resource:
+    return Resource(
+        type_,
+        attrs=[Attr("sortOrder", "int", required=True), Attr("mergeAllowed", "bool", default=True)],
+        rels=[
+            Rel(owner, owner_type, required=True, create_only=True, on_delete="cascade"),
+            Rel("priceList", "pricelists", required=True, on_delete="cascade"),
+            Rel("website", "websites", create_only=True, default=_one("websites", "1")),
+        ],
+        filters=[
+            ID_INT,
+            Filt(owner, "rel", ops=REL_OPS),
+            Filt("priceList", "rel", ops=REL_OPS),
+            Filt("website", "rel", ops=REL_OPS),
+        ],
+    )
+
+
 def _loose(type_: str, attrs: list[Attr] | None = None, rels: list[Rel] | None = None) -> Resource:
     return Resource(type_, attrs=attrs or [], rels=rels or [], filters=[ID_INT], loose=True)
 
@@ -183,7 +206,13 @@ def build_registry() -> dict[str, Resource]:
                 Rel("paymentTerm", "paymentterms"),
                 Rel("internal_rating", "customerratings"),
                 Rel("salesRepresentatives", "users", many=True, default=_empty),
-                Rel("addresses", "customeraddresses", many=True, read_only=True, default=_empty),
+                Rel(
+                    "addresses",
+                    "customeraddresses",
+                    many=True,
+                    inverse=("customeraddresses", "customer"),
+                    read_only=True,
+                ),
                 Rel("taxCode", "customertaxcodes"),
                 OWNER,
                 ORGANIZATION,
@@ -240,6 +269,52 @@ def build_registry() -> dict[str, Resource]:
             ],
             upsert_fields=(("externalId",),),
             webhook_alias="customer_user",
+            timestamps=True,
+        ),
+        # CP CustomerBundle api.yml: the account's addresses. `organization` is the company name on the address
+        # (the owning organization is `systemOrganization`); `customer` (the entity's frontendOwner) is required
+        # and cannot be changed after create; `types` is a list of {addressType: billing|shipping, default: bool};
+        # `primary` is unique per customer (setting it clears the others). Filter by customer, country, region,
+        # customRegion and addressType (not by `types`).
+        Resource(
+            "customeraddresses",
+            attrs=[
+                Attr("label"),
+                Attr("organization"),
+                Attr("namePrefix"),
+                Attr("firstName"),
+                Attr("middleName"),
+                Attr("lastName"),
+                Attr("nameSuffix"),
+                Attr("street", required=True),
+                Attr("street2"),
+                Attr("city", required=True),
+                Attr("postalCode", required=True),
+                Attr("phone"),
+                Attr("customRegion"),
+                Attr("primary", "bool", default=False),
+                Attr("types", "array", default=_empty),
+                Attr("validatedAt", "datetime"),
+                CREATED,
+                UPDATED,
+            ],
+            rels=[
+                Rel("customer", "customers", required=True, create_only=True, on_delete="cascade"),
+                Rel("country", "countries", required=True),
+                Rel("region", "regions"),
+                OWNER,
+                Rel("systemOrganization", "organizations", default=_one("organizations", "1")),
+            ],
+            filters=[
+                ID_INT,
+                Filt("customer", "rel", ops=REL_OPS),
+                Filt("country", "rel", ops=REL_OPS),
+                Filt("region", "rel", ops=REL_OPS),
+                Filt("customRegion", "string", ops=STR_OPS),
+                Filt("addressType", "string", ops=STR_OPS, getter=_address_types),
+                CREATED_F,
+                UPDATED_F,
+            ],
             timestamps=True,
         ),
         Resource(
@@ -491,6 +566,14 @@ def build_registry() -> dict[str, Resource]:
             id_kind="price",
             subresources=False,
         ),
+        # OC PricingBundle api.yml: price lists assigned to a customer / a customer group, per website.
+        # Priority: Oro reads the assignments ordered by sortOrder ASCENDING and puts them at the head of the
+        # price list chain, before the group's and the website's (PriceListCollectionProvider,
+        # PriceListToCustomerRepository::getPriceLists, PriceListCollectionType::DEFAULT_ORDER = ASC), and the
+        # merge strategy lets the first list in the chain win: the LOWEST sortOrder is the HIGHEST priority.
+        # (priceList, website, customer|customerGroup) is unique; customer/group and website are create-only.
+        _price_list_relation("pricelisttocustomers", "customer", "customers"),
+        _price_list_relation("pricelisttocustomergroups", "customerGroup", "customergroups"),
         # ---- orders ------------------------------------------------------------------------------------
         Resource(
             "orders",
@@ -899,6 +982,9 @@ PREPARE_ORDER = [
     "productprices",
     "customers",
     "customerusers",
+    "customeraddresses",
+    "pricelisttocustomers",
+    "pricelisttocustomergroups",
     "orderaddresses",
     "orderlineitems",
     "orderdiscounts",

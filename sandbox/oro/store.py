@@ -1378,6 +1378,75 @@ def hook_customerusers(writer: Writer, key: Key, rec: Record, is_new: bool, ptr:
         )
 
 
+ADDRESS_TYPES = ("billing", "shipping")
+
+
+def hook_customeraddresses(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
+    """CP CustomerAddress: organization or first and last name; `types` entries {addressType, default} (both
+    mandatory, a known type, a boolean); one primary address per customer (a new primary clears the others)."""
+    tx, attrs = writer.tx, rec["attributes"]
+    if not attrs.get("organization") and not (attrs.get("firstName") and attrs.get("lastName")):
+        for name, detail in (
+            ("organization", "Organization or First Name and Last Name should not be blank."),
+            ("firstName", "First Name and Last Name or Organization should not be blank."),
+        ):
+            tx.errors.append(
+                ApiError(400, "name or organization constraint", detail, pointer=f"{ptr}/attributes/{name}")
+            )
+    seen: set[str] = set()
+    for index, entry in enumerate(attrs.get("types") or []):
+        tpointer = f"{ptr}/attributes/types/{index}"
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict):
+            tx.errors.append(ApiError(400, "form constraint", "This value is not valid.", pointer=tpointer))
+            continue
+        for field_name, ok in (
+            ("default", lambda v: isinstance(v, bool)),
+            ("addressType", lambda v: v in ADDRESS_TYPES and v not in seen),
+        ):
+            if entry.get(field_name) is None:
+                detail = "This value is mandatory."
+            elif not ok(entry[field_name]):
+                detail = "This value is not valid."
+            else:
+                continue
+            tx.errors.append(ApiError(400, "form constraint", detail, pointer=f"{tpointer}/{field_name}"))
+        if isinstance(entry.get("addressType"), str):
+            seen.add(entry["addressType"])
+    customer = rec["relationships"].get("customer")
+    if attrs.get("primary") and customer:
+        for other in tx.owners_of("customeraddresses", "customer", customer["id"]):
+            if other["id"] != key[1] and other["attributes"].get("primary"):
+                tx.edit("customeraddresses", other["id"])["attributes"]["primary"] = False
+
+
+def _hook_price_list_relation(owner: str) -> Callable[[Writer, Key, Record, bool, str], None]:
+    """OC validation.yml: UniqueEntity [priceList, website, customer|customerGroup]."""
+
+    def hook(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
+        rels = rec["relationships"]
+        wanted = [rels.get(n) for n in ("priceList", "website", owner)]
+        if None in wanted:
+            return
+        for oid, other in writer.tx.records(key[0]):
+            if (
+                oid != key[1]
+                and [other["relationships"].get(n) for n in ("priceList", "website", owner)] == wanted
+            ):
+                writer.tx.errors.append(
+                    ApiError(
+                        400,
+                        "unique entity constraint",
+                        "This value is already used.",
+                        pointer=f"{ptr}/relationships/priceList/data",
+                    )
+                )
+                return
+
+    return hook
+
+
 def hook_orderlineitems(writer: Writer, key: Key, rec: Record, is_new: bool, ptr: str) -> None:
     tx = writer.tx
     attrs, rels = rec["attributes"], rec["relationships"]
@@ -1588,6 +1657,9 @@ HOOKS: dict[str, Callable[[Writer, Key, Record, bool, str], None]] = {
     "productprices": hook_productprices,
     "customers": hook_customers,
     "customerusers": hook_customerusers,
+    "customeraddresses": hook_customeraddresses,
+    "pricelisttocustomers": _hook_price_list_relation("customer"),
+    "pricelisttocustomergroups": _hook_price_list_relation("customerGroup"),
     "orderlineitems": hook_orderlineitems,
     "orders": hook_orders,
     "quotes": hook_quotes,

@@ -39,9 +39,41 @@ _TYPES = (
     ExceptionType(
         "CUSTOMER_PENDING_APPROVAL",
         Owner.FINANCE,
+        True,
+        "finance clears the credit hold (or the on-hold payment term) on the new ERP customer",
+        "A new Oro account was created in the ERP on credit hold (`customer:<Oro id>`), and its orders are held "
+        "(`order:<id>`) until finance approves it. Review the customer's terms, credit limit and price tier in "
+        "the ERP, then clear the hold there (or change the on-hold payment term). The service sees it by "
+        "Cin7's Customer/Updated webhook or its next poll, and releases the held orders by itself, each once. "
+        "`orosync customers list --pending` lists what waits.",
+    ),
+    ExceptionType(
+        "CUSTOMER_DUPLICATE_NAME",
+        Owner.FINANCE,
         False,
-        "finance clears the credit hold on the new ERP customer",
-        "A new Oro account was created in the ERP on credit hold. Review terms and clear the hold in the ERP.",
+        "the Oro account is renamed, or the ERP customer of that name is bound to it",
+        "An Oro account's name is already taken in the ERP by a customer that belongs to another Oro account "
+        "(ERP customer names are unique), so nothing was created and its orders stay CUSTOMER_UNMAPPED. Rename "
+        "one of the accounts in Oro (the next sync onboards it), or bind it to the right ERP customer with "
+        "`orosync customers map`.",
+    ),
+    ExceptionType(
+        "CUSTOMER_REJECTED",
+        Owner.OPERATIONS,
+        False,
+        "the account is onboarded or updated on a later run",
+        "The ERP refused to create or update the customer for an Oro account (its message is in the detail: "
+        "often a `customers.defaults` name the ERP does not know, such as a payment term or tax rule, or an "
+        "address without a country), or the Oro account cannot be read as one. Fix the config or the account, "
+        "then `orosync customers onboard <Oro id>`.",
+    ),
+    ExceptionType(
+        "CUSTOMER_HIERARCHY_CYCLE",
+        Owner.ECOMMERCE,
+        False,
+        "the Oro account tree has no cycle any more",
+        "The Oro account's parents lead back to itself, so it has no top-level account to bill. Fix the parent "
+        "in Oro (Customers → the account → Parent Customer); the next sync places it.",
     ),
     ExceptionType(
         "CUSTOMER_ON_HOLD",

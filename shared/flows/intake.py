@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.adapters.aws.state import StateStore
 from shared.ports import WorkQueue
@@ -105,3 +106,24 @@ def enqueue_product_refresh(store: StateStore, queue: WorkQueue, now: datetime) 
         return False
     queue.send({"kind": "product_data"})
     return True
+
+
+CUSTOMER = "customer"  # a `customers` queue step: one Oro account (shared/flows/customers.py)
+ERP_CUSTOMER = "erp_customer"  # one ERP customer's approval
+
+
+def enqueue_customer(queue: WorkQueue, oro_id: str, *, source: str, force: bool = False) -> str:
+    """An Oro account changed (webhook), or a person asked (`orosync customers onboard`, `force`: whatever
+    `customers.onboard` says): one `customer` step. A repeat is harmless: the step matches before it creates."""
+    message: dict[str, Any] = {"kind": CUSTOMER, "oro_id": oro_id, "source": source}
+    if force:
+        message["force"] = True
+    return queue.send(message)
+
+
+def enqueue_approval_checks(queue: WorkQueue, erp_ids: Sequence[str]) -> int:
+    """Cin7 says these customers changed: one `erp_customer` step each (it reads the customer only if an
+    account waits for its approval)."""
+    for erp_id in erp_ids:
+        queue.send({"kind": ERP_CUSTOMER, "erp_id": erp_id, "source": "webhook"})
+    return len(erp_ids)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shared.adapters.aws.state import OrderState, StateStore
+from shared.adapters.aws.state import CustomerBinding, OrderState, StateStore
 from shared.config import Config, OrderAction, PricingAuthority
 from shared.domain.currency import CurrencyCheck, check_currency
 from shared.domain.gating import gate
@@ -100,6 +100,7 @@ class OrderSync:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.customer_path: list[str] = []
+        self.pending_binding: CustomerBinding | None = None  # the bound account awaits finance approval
         self.lost_state = LostStateCheck(
             erp,
             store,
@@ -526,6 +527,15 @@ class OrderSync:
                     f"no ERP customer for storefront customer {order.customer_id} or its parents",
                 )
             )
+        elif self.pending_binding is not None:
+            pending = self.pending_binding
+            holds.append(
+                Hold(
+                    "CUSTOMER_PENDING_APPROVAL",
+                    f"storefront customer {pending.storefront_customer_id} was onboarded as ERP customer "
+                    f"{pending.erp_customer_id} on hold: finance has not approved it yet",
+                )
+            )
         currency = self._currency(order, customer)
         if currency.code:
             holds.append(Hold(currency.code, currency.detail))
@@ -801,15 +811,18 @@ class OrderSync:
         them, so a later binding of any of them releases it."""
         sent = {c.id: c for c in order.customers}
         self.customer_path = []
+        self.pending_binding = None
         current: str | None = order.customer_id
         while current and current not in self.customer_path:
             self.customer_path.append(current)
             account = sent.get(current) or self.storefront.get_customer(current)
-            bound = self.store.get_customer_binding(current)
+            bound = self.store.customer_binding(current)
             if bound is not None:
                 # finance's binding decides; one to an ERP customer that no longer exists is no binding
-                # to fall back from silently
-                return self._erp_customer(bound)
+                # to fall back from silently. One onboarded on hold holds the order until finance approves.
+                if bound.pending:
+                    self.pending_binding = bound
+                return self._erp_customer(bound.erp_customer_id)
             if account.external_id:
                 customer = self._erp_customer(account.external_id)
                 if customer is not None:

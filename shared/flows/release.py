@@ -118,6 +118,14 @@ def unmapped_customer(reason: str) -> str | None:
     return m["id"] if m else None
 
 
+def pending_customer(reason: str) -> str | None:
+    """The storefront customer whose ERP customer awaits approval, named by a CUSTOMER_PENDING_APPROVAL reason."""
+    if reason_code(reason) != "CUSTOMER_PENDING_APPROVAL":
+        return None
+    m = _CUSTOMER.search(reason_detail(reason))
+    return m["id"] if m else None
+
+
 def owner_of(code: str) -> str | None:
     """The owner team of a reason code; None for hold reasons that are not catalogued exceptions
     (PENDING_APPROVAL: the order waits for its own status change in Oro)."""
@@ -306,13 +314,21 @@ def release_resolved(store: StateStore, queue: WorkQueue, clock: Clock, config: 
             bindings[customer_id] = store.get_customer_binding(customer_id) is not None
         return bindings[customer_id]
 
+    approvals: dict[str, bool] = {}
+
+    def approved(customer_id: str) -> bool:
+        if customer_id not in approvals:
+            binding = store.customer_binding(customer_id)
+            approvals[customer_id] = binding is not None and not binding.pending
+        return approvals[customer_id]
+
     released: list[str] = []
     for held in list(held_orders(store)):
         if held.released_hold == held.held_at:
             continue  # a release of this very hold is already queued
         if held.auto_released_reasons == held.reasons:
             continue
-        because = _fixes(held, config, bound)
+        because = _fixes(held, config, bound, approved=approved)
         if because is None:
             continue
         try:
@@ -330,12 +346,51 @@ def release_resolved(store: StateStore, queue: WorkQueue, clock: Clock, config: 
     return released
 
 
+def release_approved(
+    store: StateStore, queue: WorkQueue, clock: Clock, storefront_customer_id: str
+) -> list[str]:
+    """Finance approved the ERP customer of an onboarded account (shared/flows/customers.py): release every
+    order held only because it was pending (or unmapped before it was bound), each once (`mark_released`).
+    Returns the ids of the orders released; `release_resolved` on the next order poll is the backstop."""
+    now = clock.now()
+    approved = {storefront_customer_id}
+    released: list[str] = []
+    for held in list(held_orders(store)):
+        if held.released_hold == held.held_at:
+            continue
+        if not any(pending_customer(r) == storefront_customer_id for r in held.reasons):
+            continue
+        because = _fixes(held, None, lambda c: c in approved, approved=lambda c: c in approved)
+        if because is None:
+            continue
+        try:
+            _release(
+                store,
+                queue,
+                now,
+                held,
+                by="customer_sync",
+                accept=False,
+                kind="auto_released",
+                because=because,
+            )
+        except ReleaseError:
+            continue  # released meanwhile (by the order poll, a person) or held again: nothing to do
+        released.append(held.order_id)
+    if released:
+        logger.info(
+            "orders released on approval", extra={"orders": released, "oro_id": storefront_customer_id}
+        )
+    return released
+
+
 def _fixes(
     held: HeldOrder,
     config: Config | None,
     customer_fixed: Callable[[str], bool],
     *,
     mapped: str | None = None,
+    approved: Callable[[str], bool] | None = None,
 ) -> tuple[str, ...] | None:
     """Why each reason of the held order is fixed now, or None if any is not (or needs a person). `mapped` is
     the customer `map_customer` just bound: an order whose customer's ancestors the state does not know may
@@ -361,6 +416,11 @@ def _fixes(
                 because.append(f"customer {held.customer or '?'} may sit below customer {mapped}, now bound")
             else:
                 return None
+        elif code == "CUSTOMER_PENDING_APPROVAL":
+            account = pending_customer(reason)
+            if account is None or approved is None or not approved(account):
+                return None
+            because.append(f"finance approved the ERP customer of account {account}")
         else:
             return None
     return tuple(because)

@@ -114,7 +114,7 @@ def test_store_order_ships_to_its_own_address_with_notes_ship_by_po_and_buyer_on
         "+1 312 555 0100",
     )
     parent = world.cin7.get_customer(world.cin7_customer("Acme Holdings"))
-    assert not any(a.get("Line1") == "88 Dock Rd" for a in parent.Addresses)
+    assert not any(a.Line1 == "88 Dock Rd" for a in parent.Addresses)
     # personal data stays out of the order's timeline
     assert "Dock" not in str(world.timeline(order_id)) and "store12@" not in str(world.timeline(order_id))
 

@@ -121,6 +121,39 @@ class StockRecord:
         )
 
 
+@dataclass(frozen=True)
+class CustomerBinding:
+    """An Oro account's ERP customer (see StateStore `customer_binding`)."""
+
+    storefront_customer_id: str
+    erp_customer_id: str
+    status: str = "approved"  # "pending": created on hold, finance has not cleared it yet
+    source: str = "mapped"  # mapped | onboarded | external_id | name | child
+    name: str = ""  # the ERP customer's name as last sent or seen
+    path: tuple[str, ...] = ()  # the Oro tree, root first, down to this account
+    fingerprint: str | None = None  # of the Oro-owned fields last sent (name, addresses, contacts)
+    parent_erp_customer_id: str | None = None  # child_customers: its ERP parent
+    bound_at: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> CustomerBinding:
+        return cls(
+            storefront_customer_id=str(item["pk"]).removeprefix("customer#"),
+            erp_customer_id=str(item["erp_customer_id"]),
+            status=str(item.get("status", "approved")),
+            source=str(item.get("source", "mapped")),
+            name=str(item.get("name", "")),
+            path=tuple(str(p) for p in item.get("path") or ()),
+            fingerprint=item.get("fingerprint"),
+            parent_erp_customer_id=item.get("parent_erp_customer_id"),
+            bound_at=str(item.get("bound_at", "")),
+        )
+
+
 STOCK_RUN_TTL_SECONDS = 24 * 3600
 
 
@@ -439,15 +472,24 @@ class StateStore:
         return [{"at": i["sk"].split("#")[1], "kind": i["kind"], **json.loads(i["detail"])} for i in items]
 
     # -- bindings -------------------------------------------------------------------------------------
+    # `customer#<Oro id>` / `binding`: the ERP customer an Oro account's orders go to, with how it was made
+    # (`customers map`, or customer_sync: onboarded, or matched by external id or exact name) and whether
+    # finance approved it. `erpcustomer#<ERP id>` / `accounts`: the Oro accounts bound to an ERP customer
+    # (read before binding by name: a name taken by another account is CUSTOMER_DUPLICATE_NAME).
     def get_customer_binding(self, storefront_customer_id: str) -> str | None:
-        """The ERP customer finance bound the account to (`customers map`). A record with `via` is a copy of
-        an ancestor's binding that the order flow once wrote on an order's account: not a binding."""
+        """The ERP customer the account is bound to (pending approval or not). A record with `via` is a copy
+        of an ancestor's binding that the order flow once wrote on an order's account: not a binding."""
+        binding = self.customer_binding(storefront_customer_id)
+        return binding.erp_customer_id if binding else None
+
+    def customer_binding(self, storefront_customer_id: str) -> CustomerBinding | None:
         item = self._call(
             self._table.get_item, Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"}
         ).get("Item")
-        return str(item["erp_customer_id"]) if item and "via" not in item else None
+        return CustomerBinding.from_item(item) if item and "via" not in item else None
 
     def put_customer_binding(self, storefront_customer_id: str, erp_customer_id: str, now: datetime) -> None:
+        """A person's binding (`customers map`): approved, replacing any other."""
         self._call(
             self._table.put_item,
             Item={
@@ -455,8 +497,175 @@ class StateStore:
                 "sk": "binding",
                 "erp_customer_id": erp_customer_id,
                 "bound_at": _iso(now),
+                "status": "approved",
+                "source": "mapped",
+                "gsi1pk": "customers#approved",
+                "gsi1sk": storefront_customer_id,
             },
         )
+        self._add_account(erp_customer_id, storefront_customer_id)
+
+    def bind_customer(self, binding: CustomerBinding, now: datetime) -> bool:
+        """customer_sync's binding: written only if the account has none yet (False otherwise), together with
+        the ERP customer's account list, so no run, retry or race ever binds an account twice."""
+        item: dict[str, Any] = {
+            "pk": f"customer#{binding.storefront_customer_id}",
+            "sk": "binding",
+            "erp_customer_id": binding.erp_customer_id,
+            "bound_at": _iso(now),
+            "status": binding.status,
+            "source": binding.source,
+            "path": list(binding.path),
+            "name": binding.name,
+            "gsi1pk": f"customers#{binding.status}",
+            "gsi1sk": binding.storefront_customer_id,
+        }
+        if binding.fingerprint:
+            item["fingerprint"] = binding.fingerprint
+        if binding.parent_erp_customer_id:
+            item["parent_erp_customer_id"] = binding.parent_erp_customer_id
+        try:
+            self._call(
+                self._client.transact_write_items,
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk) OR attribute_exists(via)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": {"pk": f"erpcustomer#{binding.erp_customer_id}", "sk": "accounts"},
+                            "UpdateExpression": "ADD oro_ids :a",
+                            "ExpressionAttributeValues": {":a": {binding.storefront_customer_id}},
+                        }
+                    },
+                ],
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "TransactionCanceledException":
+                reasons = err.response.get("CancellationReasons") or []
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+                    return False
+            raise
+        return True
+
+    def _add_account(self, erp_customer_id: str, storefront_customer_id: str) -> None:
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"erpcustomer#{erp_customer_id}", "sk": "accounts"},
+            UpdateExpression="ADD oro_ids :a",
+            ExpressionAttributeValues={":a": {storefront_customer_id}},
+        )
+
+    def erp_customer_accounts(self, erp_customer_id: str) -> set[str]:
+        """The Oro accounts bound to the ERP customer (customer_sync and `customers map` bindings)."""
+        item = self._call(
+            self._table.get_item, Key={"pk": f"erpcustomer#{erp_customer_id}", "sk": "accounts"}
+        ).get("Item")
+        return {str(i) for i in item.get("oro_ids", ())} if item else set()
+
+    def update_customer_binding(self, storefront_customer_id: str, **attrs: Any) -> None:
+        """Record what customer_sync last saw or sent (path, name, fingerprint, parent) on a binding."""
+        names = {f"#a{i}": k for i, k in enumerate(attrs)}
+        values = {f":a{i}": v for i, v in enumerate(attrs.values())}
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"},
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(attrs))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def approve_customer(self, storefront_customer_id: str, now: datetime) -> bool:
+        """Pending → approved, once: True only for the call that moved it (its held orders are released)."""
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"customer#{storefront_customer_id}", "sk": "binding"},
+                UpdateExpression="SET #s = :approved, approved_at = :now, gsi1pk = :g",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":approved": "approved",
+                    ":pending": "pending",
+                    ":now": _iso(now),
+                    ":g": "customers#approved",
+                },
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+        return True
+
+    def customer_bindings(self, status: str) -> Iterator[CustomerBinding]:
+        """Every binding in `status` ("pending" or "approved"), from the status index."""
+        for item in self._query_status_index(f"customers#{status}"):
+            yield CustomerBinding.from_item(item)
+
+    def claim_onboarding(self, storefront_customer_id: str, now: datetime, seconds: int) -> bool:
+        """One onboarding of an account at a time: True if no other run holds it (or its claim is stale)."""
+        try:
+            self._call(
+                self._table.update_item,
+                Key={"pk": f"customer#{storefront_customer_id}", "sk": "onboarding"},
+                UpdateExpression="SET claimed_until = :until",
+                ConditionExpression="attribute_not_exists(claimed_until) OR claimed_until < :now",
+                ExpressionAttributeValues={
+                    ":until": _iso(now + timedelta(seconds=seconds)),
+                    ":now": _iso(now),
+                },
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return False
+            raise
+        return True
+
+    def note_customer_create(self, storefront_customer_id: str, name: str) -> None:
+        """Before a create is sent: the name it goes by, so a create whose answer was lost is looked up by
+        that name on every later attempt, even if the Oro account was renamed meanwhile."""
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"customer#{storefront_customer_id}", "sk": "onboarding"},
+            UpdateExpression="ADD create_names :n",
+            ExpressionAttributeValues={":n": {name}},
+        )
+
+    def customer_create_names(self, storefront_customer_id: str) -> set[str]:
+        item = self._call(
+            self._table.get_item,
+            Key={"pk": f"customer#{storefront_customer_id}", "sk": "onboarding"},
+            ConsistentRead=True,
+        ).get("Item")
+        return {str(n) for n in item.get("create_names", ())} if item else set()
+
+    def end_onboarding(self, storefront_customer_id: str, *, bound: bool) -> None:
+        """Release the claim; once bound, forget the names creates were sent under too."""
+        key = {"pk": f"customer#{storefront_customer_id}", "sk": "onboarding"}
+        if bound:
+            self._call(self._table.delete_item, Key=key)
+        else:
+            self._call(self._table.update_item, Key=key, UpdateExpression="REMOVE claimed_until")
+
+    def put_customer_placement(self, storefront_customer_id: str, placement: dict[str, Any]) -> None:
+        """Where a sub-account's orders go as the tree was last seen (path, billing parent): for people
+        (`customers show`); the order flow walks the tree as it is now."""
+        self._call(
+            self._table.put_item,
+            Item={"pk": f"customer#{storefront_customer_id}", "sk": "placement", **placement},
+        )
+
+    def customer_placement(self, storefront_customer_id: str) -> dict[str, Any] | None:
+        item = self._call(
+            self._table.get_item, Key={"pk": f"customer#{storefront_customer_id}", "sk": "placement"}
+        ).get("Item")
+        return dict(item) if item else None
 
     # -- named exceptions -----------------------------------------------------------------------------
     def open_exception(self, code: str, entity: str, now: datetime, detail: str) -> None:

@@ -223,12 +223,46 @@ class Cin7CustomerPrice(_Wire):
     Price: Money = None
 
 
+class Cin7CustomerAddress(_Wire):
+    """One of a customer's addresses (reference §3): on PUT, one with an `ID` is updated, one without created."""
+
+    ID: str | None = None
+    Line1: str | None = None
+    Line2: str | None = None
+    City: str | None = None
+    State: str | None = None
+    Postcode: str | None = None
+    Country: str | None = None  # a country name
+    Type: str | None = None  # Billing | Business | Shipping
+    DefaultForType: bool | None = None
+
+
+class Cin7CustomerContact(_Wire):
+    """One of a customer's contacts (reference §3); `ID` as for addresses."""
+
+    ID: str | None = None
+    Name: str | None = None
+    JobTitle: str | None = None
+    Phone: str | None = None
+    MobilePhone: str | None = None
+    Fax: str | None = None
+    Email: str | None = None
+    Website: str | None = None
+    Comment: str | None = None
+    Default: bool | None = None
+    IncludeInEmail: bool | None = None
+    MarketingConsent: int | None = None  # 1 unknown, 2 opt in, 3 opt out
+
+
 class Cin7Customer(_Wire):
     ID: str
     Name: str
+    DisplayName: str | None = None
     Status: str | None = None
     Currency: str | None = None
     PaymentTerm: str | None = None
+    AccountReceivable: str | None = None
+    RevenueAccount: str | None = None
     TaxRule: str | None = None
     PriceTier: str | None = None
     Location: str | None = None
@@ -250,8 +284,8 @@ class Cin7Customer(_Wire):
     AdditionalAttribute9: str | None = None
     AdditionalAttribute10: str | None = None
     LastModifiedOn: Cin7Time = None
-    Addresses: list[dict[str, Any]] = Field(default_factory=list)
-    Contacts: list[dict[str, Any]] = Field(default_factory=list)
+    Addresses: list[Cin7CustomerAddress] = Field(default_factory=list)
+    Contacts: list[Cin7CustomerContact] = Field(default_factory=list)
     ChildCustomers: list[dict[str, Any]] = Field(default_factory=list)
     # Customer-specific prices, answered with `IncludeProductPrices=true` (reference §3).
     ProductPrices: list[Cin7CustomerPrice] = Field(default_factory=list)

@@ -45,10 +45,13 @@ from shared.adapters.orocommerce.models import (
     OroAsyncOperation,
     OroAsyncOperationError,
     OroCustomer,
+    OroCustomerAddress,
+    OroCustomerUser,
     OroInventoryLevel,
     OroOrder,
     OroOrderSubtotal,
     OroPriceList,
+    OroPriceListAssignment,
     OroProduct,
     OroProductData,
     OroProductPrice,
@@ -813,6 +816,49 @@ class OroClient:
         for r, _ in self.iter_resources("customers", params=params, sort=sort, page_size=page_size):
             yield self._typed("GET /customers", OroCustomer.from_resource, r)
 
+    def customer_addresses(self, customer_id: str) -> list[OroCustomerAddress]:
+        """The account's addresses (`GET /customeraddresses?filter[customer]=`, every page), by id."""
+        params = filters(customer=_oro_id(customer_id, "customer"))
+        return [
+            self._typed("GET /customeraddresses", OroCustomerAddress.from_resource, r, index)
+            for r, index in self.iter_resources("customeraddresses", params=params)
+        ]
+
+    def customer_users(self, customer_id: str) -> list[OroCustomerUser]:
+        """The account's buyers (`GET /customerusers?filter[customer]=`, every page), by id."""
+        params = filters(customer=_oro_id(customer_id, "customer"))
+        return [
+            self._typed("GET /customerusers", OroCustomerUser.from_resource, r)
+            for r, _ in self.iter_resources("customerusers", params=params)
+        ]
+
+    def customer_price_lists(
+        self, customer_id: str, group_id: str | None, *, website_id: str | None = None
+    ) -> list[str]:
+        """The ids of the price lists assigned to the customer, highest priority first; when it has none, those
+        of its group (`group_id`). Oro's priority is the lowest `sortOrder` first (OC
+        PriceListToCustomerRepository::getPriceLists, ascending; the head of the price list chain wins); ties
+        go by assignment id. `website_id` keeps only that website's assignments. Two requests at most."""
+        of_customer = filters(customer=_oro_id(customer_id, "customer"))
+        of_group = (
+            filters(customerGroup=_oro_id(group_id, "customer group")) if group_id is not None else None
+        )
+        found = self._price_list_assignments("pricelisttocustomers", of_customer, website_id)
+        if not found and of_group is not None:
+            found = self._price_list_assignments("pricelisttocustomergroups", of_group, website_id)
+        found.sort(key=lambda a: (a.sort_order, int(a.id) if a.id.isdigit() else 0, a.id))
+        return list(dict.fromkeys(a.price_list_id for a in found))
+
+    def _price_list_assignments(
+        self, resource: str, params: dict[str, str], website_id: str | None
+    ) -> list[OroPriceListAssignment]:
+        if website_id is not None:
+            params = {**params, **filters(website=_oro_id(website_id, "website"))}
+        return [
+            self._typed(f"GET /{resource}", OroPriceListAssignment.from_resource, r)
+            for r, _ in self.iter_resources(resource, params=params)
+        ]
+
     # ------------------------------------------------------------------------- products, inventory
 
     def iter_products(
@@ -1045,6 +1091,13 @@ def _inventory_status(status: str) -> str:
             f"{status!r} is not an Oro inventory status ({', '.join(sorted(INVENTORY_STATUSES))})"
         )
     return status
+
+
+def _oro_id(value: str, what: str) -> str:
+    """An Oro entity id for a filter: one positive integer (a comma would widen the filter to several)."""
+    if not is_oro_id(value):
+        raise Permanent(f"oro: {str(value)[:40]!r} is not an id of a {what}: not requested", system=SYSTEM)
+    return str(value)
 
 
 def _single(doc: Document) -> Resource:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 
 def _utc(value: datetime) -> datetime:
@@ -296,11 +296,55 @@ class OroOrderAddress(_Wire):
         )
 
 
+def _address_type_pairs(value: Any) -> Any:
+    """Oro's `types` entries `{"addressType": "billing", "default": true}` → `("billing", True)`; anything else is
+    passed on unchanged for the model to refuse, naming the entry."""
+    if not isinstance(value, list):
+        return value
+    return [(v.get("addressType"), v.get("default")) if isinstance(v, dict) else v for v in value]
+
+
+AddressType = Literal["billing", "shipping"]
+
+
+class OroCustomerAddress(OroOrderAddress):
+    """A `customeraddresses` resource (CP CustomerBundle api.yml): one of an account's addresses.
+
+    `types` holds `(type, default)` pairs, e.g. `(("billing", True), ("shipping", False))`: the address is used
+    for each type it lists, and is the account's default address for those flagged True. `country_id` is the
+    ISO 3166-1 alpha-2 code (Oro requires a country); `region` is the region code or the custom region."""
+
+    customer_id: str
+    country_id: str
+    primary: StrictBool = False
+    types: Annotated[tuple[tuple[AddressType, StrictBool], ...], BeforeValidator(_address_type_pairs)] = ()
+    updated_at: UtcDatetime | None = None
+
+    def is_type(self, address_type: AddressType) -> bool:
+        return any(t == address_type for t, _ in self.types)
+
+    def is_default_for(self, address_type: AddressType) -> bool:
+        return any(t == address_type and default for t, default in self.types)
+
+    @classmethod
+    def from_resource(cls, r: Resource, included: Included | None = None) -> OroCustomerAddress:
+        base = OroOrderAddress.from_resource(r, included).model_dump()
+        return cls(
+            **base,
+            customer_id=r.one_id("customer"),
+            primary=r.attr("primary", False),
+            types=r.attr("types") if r.attr("types") is not None else [],
+            updated_at=r.attr("updatedAt"),
+        )
+
+
 class OroCustomerUser(_Wire):
     id: ResourceId
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    enabled: StrictBool | None = None  # None when the document did not carry it
+    customer_id: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -313,6 +357,8 @@ class OroCustomerUser(_Wire):
             email=r.attr("email"),
             first_name=r.attr("firstName"),
             last_name=r.attr("lastName"),
+            enabled=r.attr("enabled"),
+            customer_id=r.one_id("customer"),
         )
 
 
@@ -640,6 +686,27 @@ class OroPriceList(_Wire):
             currencies=list(r.attr("priceListCurrencies") or []),
             active=r.attr("active"),
             updated_at=r.attr("updatedAt"),
+        )
+
+
+class OroPriceListAssignment(_Wire):
+    """A `pricelisttocustomers` / `pricelisttocustomergroups` resource (OC PricingBundle api.yml). The LOWER
+    `sort_order` is the HIGHER priority: Oro reads them by sortOrder ascending, first in the price list chain."""
+
+    id: ResourceId
+    price_list_id: str
+    sort_order: StrictInt
+    merge_allowed: StrictBool | None = None
+    website_id: str | None = None
+
+    @classmethod
+    def from_resource(cls, r: Resource) -> OroPriceListAssignment:
+        return cls(
+            id=r.id or "",
+            price_list_id=r.one_id("priceList"),
+            sort_order=r.attr("sortOrder"),
+            merge_allowed=r.attr("mergeAllowed"),
+            website_id=r.one_id("website"),
         )
 
 

@@ -170,6 +170,27 @@ def is_product_event(raw_body: bytes) -> bool:
     return ".".join(delivery.topic.split(".")[:2]) in PRODUCT_TOPICS
 
 
+CUSTOMER_TOPICS = frozenset({"customer.created", "customer.updated"})
+
+
+def customer_event_id(raw_body: bytes) -> str | None:
+    """The Oro account id of a (signed, well-formed) `customer.created|updated` delivery; None for any other
+    topic. A customer delivery whose resource is not an Oro account raises BadWebhook."""
+    try:
+        delivery = OroWebhookDelivery.model_validate(load_json(raw_body))
+    except ValidationError:
+        return None
+    if ".".join(delivery.topic.split(".")[:2]) not in CUSTOMER_TOPICS:
+        return None
+    resource = delivery.eventData.data
+    if resource.type != "customers" or not is_oro_id(resource.id):
+        raise BadWebhook(
+            f"eventData.data: expected an Oro account (type 'customers', a positive integer id), got "
+            f"{resource.type[:40]!r} {resource.id[:40]!r}"
+        )
+    return str(resource.id)
+
+
 def parse_order_event(raw_body: bytes) -> OrderEvent | None:
     """The order id and version in a delivery; None for a topic that is not about orders."""
     data = load_json(raw_body)
