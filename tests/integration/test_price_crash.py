@@ -76,7 +76,7 @@ def sandboxes(tmp_path: Path, aws_server: EmbeddedAws) -> Iterator[LocalEnvironm
     units.update(
         {s: {"each": {"erp_sku": s, "factor": 1}, "case": {"erp_sku": s, "factor": CASE}} for s in SKUS}
     )
-    quiet = "rate(1 day)"  # only the price run: no stock, order or reconcile traffic meanwhile
+    quiet = "rate(1 day)"  # only the price run: no stock, order, customer or reconcile traffic
     config = order_config(
         tmp_path,
         units=units,
@@ -87,6 +87,7 @@ def sandboxes(tmp_path: Path, aws_server: EmbeddedAws) -> Iterator[LocalEnvironm
             "schedules.order_poll": quiet,
             "schedules.fulfilment_poll": quiet,
             "schedules.reconcile": quiet,
+            "schedules.customer_sync": quiet,
         },
     )
     env = LocalEnvironment(config, tmp_path, run_schedules=False, aws=aws_server)
