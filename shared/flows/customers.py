@@ -504,19 +504,21 @@ class CustomerFlow:
         mark = self.state.get_watermark(ORO_WATERMARK)
         overlap = timedelta(minutes=self.config.schedules.customer_sync_overlap_minutes)
         since = mark - overlap if mark else None
-        newest = mark
-        queued = 0
+        accounts: dict[str, None] = {}
         for raw in self.oro.iter_customers(updated_since=since):
+            accounts[str(raw.id)] = None
+        if since is not None:  # a first poll reads every account anyway
+            accounts.update(dict.fromkeys(sorted(self.oro.customers_with_details_changed(since))))
+        for oro_id in accounts:
             self.queue.send(
-                CustomerWork(kind=CUSTOMER, oro_id=str(raw.id), source="poll").model_dump(
+                CustomerWork(kind=CUSTOMER, oro_id=oro_id, source="poll").model_dump(
                     mode="json", exclude_defaults=True
                 )
             )
-            queued += 1
-            if raw.updated_at and (newest is None or raw.updated_at > newest):
-                newest = raw.updated_at
-        self.state.set_watermark(ORO_WATERMARK, min(newest, now) if newest else now)
-        return {"accounts": queued, "since": since.isoformat() if since else None}
+        # read up to now: the next poll starts `customer_sync_overlap_minutes` before it, which covers a change
+        # committed while this one read, and Oro's clock running behind ours
+        self.state.set_watermark(ORO_WATERMARK, now)
+        return {"accounts": len(accounts), "since": since.isoformat() if since else None}
 
     def scan_erp(self) -> dict[str, Any]:
         """ERP customers modified since the watermark, read only while an account waits for approval."""

@@ -580,3 +580,28 @@ def test_an_oro_account_that_cannot_be_read_is_named_not_lost(world: OrderWorld)
     assert "CUSTOMER_REJECTED" not in {
         e["code"] for e in world.state.open_exceptions() if e["entity"] == f"customer:{account}"
     }
+
+
+def test_an_address_added_in_oro_reaches_cin7_by_the_poll(world: OrderWorld) -> None:
+    account = new_account(world, "Address Later Ltd")
+    erp_id = world.state.customer_binding(account).erp_customer_id  # type: ignore[union-attr]
+    assert world.cin7.get_customer(erp_id).Addresses == []
+    run_customer_sync(world)
+    world.tick()
+    world.oro.create(  # Oro sends no customer.updated for it, nor moves the account's updatedAt
+        "customeraddresses",
+        {
+            "organization": "Address Later Ltd",
+            "street": "9 Dock Rd",
+            "city": "Port",
+            "postalCode": "3000",
+            "types": [{"addressType": "shipping", "default": True}],
+        },
+        {"customer": ("customers", account), "country": ("countries", "AU")},
+    )
+    run_customer_sync(world)
+    made = world.cin7.get_customer(erp_id)
+    assert [(a.Line1, a.Type, a.DefaultForType, a.Country) for a in made.Addresses] == [
+        ("9 Dock Rd", "Shipping", True, "AU")
+    ]
+    assert made.IsOnCreditHold is True  # finance's hold untouched by the update

@@ -824,6 +824,25 @@ class OroClient:
             for r, index in self.iter_resources("customeraddresses", params=params)
         ]
 
+    def customers_with_details_changed(self, since: datetime) -> set[str]:
+        """The accounts whose addresses or buyers changed after `since`: Oro does not move an account's own
+        `updatedAt` for those, so a poll of accounts alone would miss them."""
+        out: set[str] = set()
+        params = filters(updatedAt__gt=since)
+        for resource in ("customeraddresses", "customerusers"):
+            try:
+                for r, _ in self.iter_resources(resource, params=params, sort="updatedAt,id"):
+                    customer = r.one_id("customer")
+                    if customer:
+                        out.add(str(customer))
+            except Permanent as err:
+                # An Oro whose API has no updatedAt filter on this resource (UNCONFIRMED which versions
+                # do): its changes travel with the account's next change instead.
+                if err.status != 400 or "filter" not in str(err):
+                    raise
+                logger.info("no updatedAt filter on this resource", extra={"resource": resource})
+        return out
+
     def customer_users(self, customer_id: str) -> list[OroCustomerUser]:
         """The account's buyers (`GET /customerusers?filter[customer]=`, every page), by id."""
         params = filters(customer=_oro_id(customer_id, "customer"))
