@@ -374,7 +374,7 @@ class CustomerFlow:
             fingerprint=oro_fingerprint(owned)
             if customer.Name == owned.name or source == "name"
             else "stale",
-            parent_erp_customer_id=parent[0] if parent else customer.CustomerParentID,
+            parent_erp_customer_id=parent[0] if parent and source == "onboarded" else None,  # our child
         )
         if not self.state.bind_customer(binding, now):
             return Outcome("unchanged", account.id, detail="bound meanwhile by another run or a person")
@@ -427,7 +427,12 @@ class CustomerFlow:
             return Outcome("unchanged", account.id, binding.erp_customer_id)
         owned = self._owned(account)
         fingerprint = oro_fingerprint(owned)
-        reparent = parent is not None and parent[0] != binding.parent_erp_customer_id
+        # only a customer this service made a child moves with its account (never one a person bound)
+        reparent = (
+            parent is not None
+            and binding.parent_erp_customer_id is not None
+            and parent[0] != binding.parent_erp_customer_id
+        )
         if binding.fingerprint is None:  # a person's binding: Oro as it is now is the starting point
             self.state.update_customer_binding(account.id, fingerprint=fingerprint)
             return Outcome("unchanged", account.id, binding.erp_customer_id, "first seen since the binding")
