@@ -54,8 +54,12 @@ from shared.flows.customer_schedule import APPROVAL_SCAN, CUSTOMER_SCAN
 from shared.flows.intake import CUSTOMER, ERP_CUSTOMER
 from shared.observability import logger
 from shared.ports import Clock, WorkQueue
+from shared.resources import function
 
-ONBOARDING_CLAIM_SECONDS = 120  # longer than any step (customer_push's timeout), so a claim outlives its run
+# A claim outlives its run (customer_push's timeout) and a create that run may have left in flight in the ERP
+# (the ERP client's 30 s request timeout): a run killed meanwhile blocks its account no longer than this.
+ONBOARDING_CLAIM_SECONDS = function("customer_push").timeout_seconds + 30
+CLAIM_RETRY_SECONDS = 30  # a step finding the claim held comes back this soon, or just after it expires
 ORO_WATERMARK = "customers"
 ERP_WATERMARK = "erp_customers"
 
@@ -263,7 +267,10 @@ class CustomerFlow:
     def _onboard(self, account: Account, path: tuple[str, ...], parent: tuple[str, str] | None) -> Outcome:
         now = self.clock.now()
         if not self.state.claim_onboarding(account.id, now, ONBOARDING_CLAIM_SECONDS):
-            raise LeaseHeld(f"customer {account.id} is being onboarded by another run", 30)
+            # a live run is done within seconds; a dead run's claim (a killed process) holds until it expires
+            held = self.state.onboarding_claimed_until(account.id) or now
+            wait = min(CLAIM_RETRY_SECONDS, max(1.0, (held - now).total_seconds() + 1))
+            raise LeaseHeld(f"customer {account.id} is being onboarded by another run", wait)
         bound = False
         try:
             outcome = self._match_or_create(account, path, parent)

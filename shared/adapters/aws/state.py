@@ -627,6 +627,15 @@ class StateStore:
             raise
         return True
 
+    def onboarding_claimed_until(self, storefront_customer_id: str) -> datetime | None:
+        """Until when the account's onboarding claim holds (None: no claim)."""
+        item = self._call(
+            self._table.get_item,
+            Key={"pk": f"customer#{storefront_customer_id}", "sk": "onboarding"},
+            ConsistentRead=True,
+        ).get("Item")
+        return _parse_iso(item["claimed_until"]) if item and "claimed_until" in item else None
+
     def note_customer_create(self, storefront_customer_id: str, name: str) -> None:
         """Before a create is sent: the name it goes by, so a create whose answer was lost is looked up by
         that name on every later attempt, even if the Oro account was renamed meanwhile."""
