@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 ZERO = Decimal(0)
 
@@ -41,11 +41,19 @@ class LineUnits:
 class LineShipped:
     line_id: str
     quantity: Decimal  # ordered, Oro unit
-    shipped: Decimal  # shipped, Oro unit (may be a fraction of a case)
+    factor: Decimal
+    shipped_base: Decimal  # shipped, in the ERP's base units (exact)
+
+    @property
+    def shipped(self) -> Decimal:
+        """Shipped in the line's Oro unit, to Oro's 4 decimals, rounded down (7 of a case of 6 is 1.1666)."""
+        if not self.factor:
+            return ZERO
+        return (self.shipped_base / self.factor).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
 
     @property
     def complete(self) -> bool:
-        return self.shipped >= self.quantity
+        return self.shipped_base >= self.quantity * self.factor
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ def shipped_per_line(lines: Sequence[LineUnits], shipped: Mapping[str, Decimal])
         take = min(want, left.get(line.erp_sku, ZERO))
         if take:
             left[line.erp_sku] -= take
-        out.append(LineShipped(line.line_id, line.quantity, take / line.factor if line.factor else ZERO))
+        out.append(LineShipped(line.line_id, line.quantity, line.factor, take))
     return Progress(tuple(out), {sku: q for sku, q in left.items() if q > 0})
 
 
@@ -74,7 +82,7 @@ def shipping_status(lines: Iterable[LineShipped]) -> str:
     lines = list(lines)
     if lines and all(line.complete for line in lines):
         return "shipped"
-    if any(line.shipped > 0 for line in lines):
+    if any(line.shipped_base > 0 for line in lines):
         return "partially_shipped"
     return "not_shipped"
 
