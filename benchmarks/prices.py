@@ -80,6 +80,8 @@ class PriceFigures:
     throttles: int
     idle_latency: list[float]
     run_latency: list[float]
+    idle_before_erp: list[float]
+    run_before_erp: list[float]
     busy_after_orders: bool
     seconds: float
     by_endpoint: dict[str, int] = field(default_factory=dict)
@@ -118,6 +120,13 @@ class PriceFigures:
                 f"processed, p50/max: {percentile(run, 50):.2f}/{max(run):.2f} s during the run, "
                 f"{percentile(idle, 50):.2f}/{max(idle):.2f} s idle",
                 f"orders_during_price_run_throttles: {self.throttles} responses",
+                "# orders_during_price_run_latency: placed in Oro to processed by order_sync, p50 during the "
+                f"run beside the same orders idle; of it, before the first Cin7 call (intake, queue, the Oro "
+                f"read: no ERP budget in it) p50 {percentile(self.run_before_erp, 50):.2f} s during the run, "
+                f"{percentile(self.idle_before_erp, 50):.2f} s idle. One interpreter runs every function, "
+                "both sandboxes and the embedded AWS here, so the run's CPU (serialising and parsing "
+                "1,000-product pages) slows the orders' every step; in AWS they are separate Lambdas",
+                f"orders_during_price_run_latency: {percentile(run, 50):.2f} s (idle {percentile(idle, 50):.2f} s)",
                 f"# prices total {self.seconds:.0f} s",
             ]
         )
@@ -231,7 +240,7 @@ def run(base: Config, *, products: int, orders: int, timeout: float, progress: A
                 time.sleep(REFILL_SECONDS)
                 idle = bench.place_paced(orders)
                 env.wait_until_settled(timeout)
-            idle_latency = bench.latencies(idle)
+            idle_latency, idle_before = bench.latencies(idle), bench.before_erp(idle)
             env.runtime.fire("price_sync")
             env.wait_until_settled(timeout)
 
@@ -251,7 +260,7 @@ def run(base: Config, *, products: int, orders: int, timeout: float, progress: A
                 env.wait_until_settled(timeout)
                 run_seconds = time.monotonic() - run_started
             after = env.cin7.stats()
-            run_latency = bench.latencies(during)
+            run_latency, run_before = bench.latencies(during), bench.before_erp(during)
             order_calls = bench.order_calls(during)
             run_calls = bench.service_calls() - calls - order_calls
             by_endpoint = {
@@ -286,6 +295,8 @@ def run(base: Config, *, products: int, orders: int, timeout: float, progress: A
             throttles=after["throttled"] - stats["throttled"],
             idle_latency=idle_latency,
             run_latency=run_latency,
+            idle_before_erp=idle_before,
+            run_before_erp=run_before,
             busy_after_orders=busy,
             seconds=time.monotonic() - started,
             by_endpoint=by_endpoint,

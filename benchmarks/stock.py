@@ -220,6 +220,17 @@ class _Bench:
             out.append(datetime.fromisoformat(str(done[0]).replace("Z", "+00:00")).timestamp() - at)
         return out
 
+    def before_erp(self, placed: Sequence[tuple[str, float]]) -> list[float]:
+        """Placed to `gated` (the order flow has read the order and is about to call Cin7): the part of the
+        latency that is intake, queue and Oro, no ERP call and no ERP budget in it."""
+        store = self.env.state()
+        out = []
+        for order_id, at in placed:
+            gated = [e["at"] for e in store.timeline(order_id) if e["kind"] == "gated"]
+            if gated:
+                out.append(datetime.fromisoformat(str(gated[0]).replace("Z", "+00:00")).timestamp() - at)
+        return out
+
     def order_calls(self, placed: Sequence[tuple[str, float]]) -> int:
         store = self.env.state()
         return sum(

@@ -137,15 +137,22 @@ def oro_webhook() -> Response:
     return _json(202, status="accepted", enqueued=enqueued, order_id=order_event.order_id)
 
 
-@app.post("/webhooks/cin7/stock")
-def cin7_stock_webhook() -> Response:
-    """Cin7's Stock/AvailableStockLevelChanged: the SKUs it names are queued for a re-read (the fast path)."""
+def _cin7_body() -> bytes:
+    """A Cin7 delivery's raw body, once its secret header (constant time) and content type are right: Cin7
+    signs nothing, it sends back the header the webhook was registered with (reference §7)."""
     event = app.current_event
     raw = _raw_body()
     if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
         raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
     if not _is_json(event.headers.get("Content-Type")):
         raise Refused(415, "Content-Type must be application/json")
+    return raw
+
+
+@app.post("/webhooks/cin7/stock")
+def cin7_stock_webhook() -> Response:
+    """Cin7's Stock/AvailableStockLevelChanged: the SKUs it names are queued for a re-read (the fast path)."""
+    raw = _cin7_body()
     skus = availability_skus(raw)
     rt = Runtime.get()
     queued = enqueue_refresh(rt.state, rt.stock_queue, skus, rt.clock.now(), source="webhook")
@@ -157,12 +164,7 @@ def cin7_stock_webhook() -> Response:
 @app.post("/webhooks/cin7/product")
 def cin7_product_webhook() -> Response:
     """Cin7's Product/Updated: each Cin7 → Oro price mapping reads the products changed since its last run."""
-    event = app.current_event
-    raw = _raw_body()
-    if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
-        raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
-    if not _is_json(event.headers.get("Content-Type")):
-        raise Refused(415, "Content-Type must be application/json")
+    raw = _cin7_body()
     product_event_valid(raw)
     rt = Runtime.get()
     mappings = [i for i, m in enumerate(rt.config.price_lists) if m.direction is PriceDirection.ERP_TO_ORO]
@@ -174,12 +176,7 @@ def cin7_product_webhook() -> Response:
 @app.post("/webhooks/cin7/customer")
 def cin7_customer_webhook() -> Response:
     """Cin7's Customer/Updated: each customer it names is checked for finance's approval (re-read there)."""
-    event = app.current_event
-    raw = _raw_body()
-    if not secret_valid(event.headers.get(SECRET_HEADER), _secrets("cin7_webhook")):
-        raise Unauthorised(f"missing or wrong {SECRET_HEADER}")
-    if not _is_json(event.headers.get("Content-Type")):
-        raise Refused(415, "Content-Type must be application/json")
+    raw = _cin7_body()
     erp_ids = parse_customer_event(raw)
     rt = Runtime.get()
     if rt.config.customers.onboard is Onboarding.NONE:
