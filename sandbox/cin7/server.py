@@ -101,6 +101,8 @@ def _routes(store: Store) -> dict[str, tuple[str, dict[str, Handler]]]:
             "/sale/fulfilment/ship",
             {"GET": store.stage_get("Ship"), "POST": store.ship_post, "PUT": store.ship_put},
         ),
+        "/sale/invoice": ("/sale/invoice", {"GET": store.invoice_get, "POST": store.invoice_post}),
+        "/sale/payment": ("/sale/payment", {"POST": store.payment_post}),
         "/webhooks": (
             "/webhooks",
             {

@@ -167,6 +167,8 @@ SEED_PRODUCT_FIELDS = {
     "PriceTiers",
 }
 AUTO_PICK_MODES = ("NOPICK", "AUTOPICK", "AUTOPICKPACK", "AUTOPICKPACKSHIP")
+NEW_TASK_ID = "00000000-0000-0000-0000-000000000000"  # an invoice POST with this TaskID opens a new invoice
+PAYMENT_TYPES = ("PREPAYMENT", "PAYMENT", "REFUND")
 
 
 def q4(value: Decimal) -> Decimal:
@@ -216,7 +218,7 @@ class Store:
             self.adjustments: dict[str, Json] = {}
             self.sales: dict[str, Json] = {}
             self.webhooks: dict[str, Json] = {}
-            self.counters: dict[str, int] = {"sale": 0, "adjustment": 0}
+            self.counters: dict[str, int] = {"sale": 0, "adjustment": 0, "invoice": 0}
 
     def set_guid_seed(self, seed: int | None) -> None:
         with self.lock:
@@ -247,7 +249,12 @@ class Store:
             self.adjustments = dict(data.get("adjustments", {}))
             self.sales = dict(data.get("sales", {}))
             self.webhooks = dict(data.get("webhooks", {}))
-            self.counters = {"sale": 0, "adjustment": 0, **data.get("counters", {})}
+            self.counters = {
+                "sale": 0,
+                "adjustment": 0,
+                "invoice": 0,
+                **data.get("counters", {}),
+            }
             # A seeded id generator would hand out the restored records' ids again: go random after a restore.
             self.ids = IdFactory(None)
 
@@ -1565,7 +1572,11 @@ class Store:
             raise bad("The sale has been shipped and cannot be voided.")
         if sale["Order"]["Status"] == "FULFILLED":
             raise bad("The sale is fulfilled and cannot be voided.")
+        if any(i["Status"] in ("AUTHORISED", "PAID") for i in sale["Invoices"]):
+            raise bad("The sale has an authorised invoice and cannot be voided.")
         location = self._location_by_name(sale["Location"])
+        for invoice in sale["Invoices"]:
+            invoice["Status"] = "VOIDED"
         for fulfilment in sale["Fulfilments"]:
             if fulfilment["Pick"]["Status"] == "AUTHORISED":
                 for line in fulfilment["Pick"]["Lines"]:  # picked stock goes back on the shelf
@@ -1592,8 +1603,8 @@ class Store:
         """`Void=false` is documented only as "undo"; the sandbox undoes an order authorisation, nothing more."""
         if sale["Status"] == "VOIDED":
             raise bad("The sale is voided.")
-        if sale["Fulfilments"]:
-            raise bad("The sale has fulfilments; undo them first.")
+        if sale["Fulfilments"] or sale["Invoices"]:
+            raise bad("The sale has fulfilments or invoices; undo them first.")
         if sale["Order"]["Status"] != "AUTHORISED":
             raise bad("There is no authorised stage to undo.")
         self._release(sale, self._location_by_name(sale["Location"]))
@@ -2286,6 +2297,214 @@ class Store:
                 sale["Status"] = "PICKED"
             elif fulfilment["Pick"]["Status"] == "DRAFT":
                 sale["Status"] = "PICKING"
+        self._refresh_invoicing(sale)
+
+    # ------------------------------------------------------------------------------------------ invoice / payment
+
+    def invoice_get(self, query: Query, _body: Any) -> Json:
+        with self.lock:
+            sale = self._sale(query.get("SaleID"))
+            return {"SaleID": sale["ID"], "Invoices": sale["Invoices"]}
+
+    def invoice_post(self, _query: Query, body: Any) -> Json:
+        """Create or change a DRAFT invoice, or authorise it (reference §2): the order must be authorised; no
+        `TaskID` (or the sale's) names the simple sale's invoice, `TaskID` 000…0 opens a further one. Without
+        `Lines` the first invoice takes the order's lines and charges; a further one needs its lines."""
+        body = _object(body)
+        with self.lock:
+            sale = self._sale(body.get("SaleID"))
+            self._require_authorised(sale)
+            status = self._stage_status(body)
+            invoice = self._invoice_task(sale, body.get("TaskID"))
+            others = [i for i in sale["Invoices"] if i is not invoice and i["Status"] != "VOIDED"]
+            if body.get("Lines") is None:
+                if others:
+                    raise required("Lines")
+                lines = copy.deepcopy(sale["Order"]["Lines"])
+            else:
+                lines = self._lines(body.get("Lines"), sale)
+            if body.get("AdditionalCharges") is None:
+                charges = [] if others else copy.deepcopy(sale["Order"]["AdditionalCharges"])
+            else:
+                charges = self._charges(body.get("AdditionalCharges"), sale)
+            ordered = self._ordered_quantities(sale)
+            invoiced: dict[str, Decimal] = {}
+            for line in [*(x for i in others for x in i["Lines"]), *lines]:
+                invoiced[line["ProductID"]] = invoiced.get(line["ProductID"], ZERO) + line["Quantity"]
+            for product_id, quantity in invoiced.items():
+                if quantity > ordered.get(product_id, ZERO):
+                    raise bad(f"Invoice: more '{self.products[product_id]['SKU']}' than ordered.")
+            if status == "AUTHORISED" and not lines and not charges:
+                raise bad("An invoice needs at least one line to be authorised.")
+            now = now_utc()
+            invoice_date = (
+                parse_datetime(body["InvoiceDate"], "InvoiceDate") if body.get("InvoiceDate") else None
+            )
+            due = (
+                parse_datetime(body["InvoiceDueDate"], "InvoiceDueDate")
+                if body.get("InvoiceDueDate")
+                else None
+            )
+            account = text_value(body.get("Account"), "Account", max_len=50) or "4000"
+            memo = text_value(body.get("Memo"), "Memo", max_len=2000) or ""
+            linked = text_value(body.get("LinkedFulfillmentNumber"), "LinkedFulfillmentNumber") or ""
+            if "TaskID" not in invoice:
+                self.counters["invoice"] += 1
+                invoice["TaskID"] = sale["ID"] if not sale["Invoices"] else self.ids.new()
+                invoice["InvoiceNumber"] = f"INV-{self.counters['invoice']:05d}"
+            invoice.update(
+                {
+                    "Memo": memo,
+                    "Status": status,
+                    "InvoiceDate": invoice_date or invoice.get("InvoiceDate") or now,
+                    "InvoiceDueDate": due or invoice.get("InvoiceDueDate") or invoice_date or now,
+                    "LinkedFulfillmentNumber": linked,
+                    "Lines": [{**line, "Account": line.get("Account") or account} for line in lines],
+                    "AdditionalCharges": charges,
+                    **self._totals(lines, charges),
+                }
+            )
+            if all(i is not invoice for i in sale["Invoices"]):
+                if sale["Invoices"]:
+                    sale["Type"] = "Advanced Sale"  # a second invoice, like a second fulfilment
+                sale["Invoices"].append(invoice)
+            self._refresh_invoicing(sale)
+            sale["LastModifiedOn"] = now_utc()
+            if status == "AUTHORISED":
+                self.emit(
+                    "Sale/InvoiceAuthorised",
+                    {
+                        "SaleTaskID": invoice["TaskID"],
+                        "TenantID": self.account_id,
+                        "OrderNumber": sale["Order"]["SaleOrderNumber"],
+                        "InvoiceNumber": invoice["InvoiceNumber"],
+                        "EventType": "Sale/InvoiceAuthorised",
+                    },
+                )
+            return {"SaleID": sale["ID"], **invoice}
+
+    def _invoice_task(self, sale: Json, task_id: Any) -> Json:
+        """The DRAFT invoice `task_id` names, or a new one (not yet on the sale)."""
+        task = str(task_id or "")
+        if task and task != NEW_TASK_ID:
+            invoice = next((i for i in sale["Invoices"] if i["TaskID"] == task), None)
+            if invoice is None and not (task == sale["ID"] and not sale["Invoices"]):
+                raise bad(f"Invoice task with TaskID '{task}' not found.")
+        elif not task and sale["Invoices"]:
+            invoice = sale["Invoices"][0]
+        else:
+            invoice = None
+        if invoice is not None:
+            if invoice["Status"] != "DRAFT":
+                raise bad(f"The invoice is {invoice['Status']} and cannot be changed.")
+            return invoice
+        return {  # TaskID and InvoiceNumber are given once the request is found valid
+            "CurrencyConversionRate": sale["CurrencyRate"],
+            "BillingAddressLine1": (sale.get("BillingAddress") or {}).get("Line1", ""),
+            "BillingAddressLine2": (sale.get("BillingAddress") or {}).get("Line2", ""),
+            "Payments": [],
+        }
+
+    def payment_post(self, _query: Query, body: Any) -> Json:
+        """A payment against an authorised invoice (`TaskID` = the invoice's). The sandbox models `PAYMENT`
+        only. Paying the balance makes the invoice PAID and fires `Sale/FullPaymentReceived`, anything less
+        `Sale/PartialPaymentReceived`."""
+        body = _object(body)
+        with self.lock:
+            task = body.get("TaskID")
+            if not task:
+                raise required("TaskID")
+            found = [(s, i) for s in self.sales.values() for i in s["Invoices"] if i["TaskID"] == str(task)]
+            if not found:
+                raise bad(f"Invoice task with TaskID '{task}' not found.")
+            sale, invoice = found[0]
+            kind = str(body.get("Type") or "").upper()
+            if kind not in PAYMENT_TYPES:
+                raise bad(f"Type must be one of {', '.join(PAYMENT_TYPES)}.")
+            if kind != "PAYMENT":
+                raise bad(f"Type {kind} is not modelled by the sandbox; send PAYMENT.")
+            if invoice["Status"] != "AUTHORISED":
+                raise bad(f"The invoice is {invoice['Status']}; payments need an authorised invoice.")
+            amount = req_decimal(body.get("Amount"), "Amount", places=2, minimum=Decimal("0.01"))
+            outstanding = invoice["Total"] - sum((p["Amount"] for p in invoice["Payments"]), ZERO)
+            if amount > outstanding:
+                raise bad(f"Amount {amount} is more than the invoice's balance {q4(outstanding)}.")
+            paid_on = body.get("DatePaid")
+            date_paid = parse_datetime(paid_on, "DatePaid") if paid_on else now_utc()
+            reference = text_value(body.get("Reference"), "Reference") or ""
+            account = text_value(body.get("Account"), "Account", max_len=50) or "1000"
+            rate = decimal_value(body.get("CurrencyRate"), "CurrencyRate", default=ONE) or ONE
+            payment = {
+                "ID": self.ids.new(),
+                "TaskID": invoice["TaskID"],
+                "Type": kind,
+                "Reference": reference,
+                "Amount": amount,
+                "DatePaid": date_paid,
+                "Account": account,
+                "CurrencyRate": rate,
+            }
+            invoice["Payments"].append(payment)
+            full = amount == outstanding
+            if full:
+                invoice["Status"] = "PAID"
+            self._refresh_invoicing(sale)
+            sale["LastModifiedOn"] = now_utc()
+            event = "Sale/FullPaymentReceived" if full else "Sale/PartialPaymentReceived"
+            percent = (
+                (amount * HUNDRED / invoice["Total"]).quantize(Decimal("0.01"))
+                if invoice["Total"]
+                else HUNDRED
+            )
+            self.emit(
+                event,
+                {
+                    "SaleID": sale["ID"],
+                    "SaleOrderNumber": sale["Order"]["SaleOrderNumber"],
+                    "CustomerName": sale["Customer"],
+                    "DocumentNumber": invoice["InvoiceNumber"],
+                    "DocumentType": "Invoice",
+                    "DocumentDate": tenant_date(payment["DatePaid"]),
+                    "AmountPercent": percent,
+                    "EventType": event,
+                },
+            )
+            return payment
+
+    def _refresh_invoicing(self, sale: Json) -> None:
+        """The sale's invoice and payment statuses from its invoices; COMPLETED once shipped and paid."""
+        if sale["Status"] == "VOIDED":
+            return
+        invoices = [i for i in sale["Invoices"] if i["Status"] != "VOIDED"]
+        issued = [i for i in invoices if i["Status"] in ("AUTHORISED", "PAID")]
+        if not invoices:
+            sale["CombinedInvoiceStatus"] = (
+                "NOT INVOICED" if sale["Order"]["Status"] in ("AUTHORISED", "FULFILLED") else "NOT AVAILABLE"
+            )
+        elif all(i["Status"] == "PAID" for i in invoices):
+            sale["CombinedInvoiceStatus"] = "PAID"
+        elif issued:
+            sale["CombinedInvoiceStatus"] = "INVOICED"
+        else:
+            sale["CombinedInvoiceStatus"] = "DRAFT"
+        due = sum((i["Total"] for i in issued), ZERO)
+        paid = sum((p["Amount"] for i in issued for p in i["Payments"]), ZERO)
+        if paid <= 0:
+            sale["CombinedPaymentStatus"] = "UNPAID"
+        elif paid >= due:
+            sale["CombinedPaymentStatus"] = "PAID"
+        else:
+            sale["CombinedPaymentStatus"] = "PARTIALLY PAID"
+        invoiced: dict[str, Decimal] = {}
+        for invoice in issued:
+            for line in invoice["Lines"]:
+                invoiced[line["ProductID"]] = invoiced.get(line["ProductID"], ZERO) + line["Quantity"]
+        all_invoiced = all(invoiced.get(p, ZERO) >= q for p, q in self._ordered_quantities(sale).items())
+        if issued and all_invoiced and sale["FulFilmentStatus"] == "FULFILLED":
+            paid_up = all(i["Status"] == "PAID" for i in issued)
+            sale["Status"] = "COMPLETED" if paid_up else "INVOICED"
+        elif issued and sale["Type"] == "Simple Sale" and not sale["Fulfilments"]:
+            sale["Status"] = "INVOICED" if all_invoiced else "INVOICING"
 
     # ------------------------------------------------------------------------------------------ /saleList
 
@@ -2310,6 +2529,7 @@ class Store:
                             s["Status"],
                             s["Customer"],
                             s.get("CustomerReference"),
+                            *(i["InvoiceNumber"] for i in s["Invoices"]),
                         )
                     )
                 ]
@@ -2347,20 +2567,22 @@ class Store:
 
     def _sale_row(self, sale: Json) -> Json:
         location = next((loc for loc in self.locations.values() if loc["Name"] == sale["Location"]), None)
+        issued = [i for i in sale["Invoices"] if i["Status"] in ("AUTHORISED", "PAID")]
+        first = issued[0] if issued else None
         return {
             "SaleID": sale["ID"],
             "OrderNumber": sale["Order"]["SaleOrderNumber"],
             "Status": sale["Status"],
             "OrderDate": sale.get("SaleOrderDate"),
-            "InvoiceDate": None,
+            "InvoiceDate": first["InvoiceDate"] if first else None,
             "Customer": sale["Customer"],
             "CustomerID": sale["CustomerID"],
-            "InvoiceNumber": "",
+            "InvoiceNumber": first["InvoiceNumber"] if first else "",
             "CustomerReference": sale.get("CustomerReference") or "",
-            "InvoiceAmount": sale["Order"]["Total"],
-            "PaidAmount": ZERO,
-            "SaleInvoicesTotalAmount": ZERO,
-            "InvoiceDueDate": None,
+            "InvoiceAmount": first["Total"] if first else sale["Order"]["Total"],
+            "PaidAmount": sum((p["Amount"] for i in issued for p in i["Payments"]), ZERO),
+            "SaleInvoicesTotalAmount": sum((i["Total"] for i in issued), ZERO),
+            "InvoiceDueDate": first["InvoiceDueDate"] if first else None,
             "ShipBy": sale.get("ShipBy"),
             "BaseCurrency": sale["BaseCurrency"],
             "CustomerCurrency": sale["CustomerCurrency"],

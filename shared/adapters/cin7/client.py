@@ -38,6 +38,7 @@ from shared.adapters.cin7.models import (
     Cin7Availability,
     Cin7Customer,
     Cin7Fulfilment,
+    Cin7Invoice,
     Cin7Location,
     Cin7PriceTier,
     Cin7Product,
@@ -520,6 +521,21 @@ class Cin7Client:
         data = self.request("GET", "sale/fulfilment", params={"SaleID": sale_id})
         rows = self._rows(data, "Fulfilments", "GET /sale/fulfilment")
         return [self._model(Cin7Fulfilment, row, "GET /sale/fulfilment") for row in rows]
+
+    def get_invoices(self, sale_id: str) -> list[Cin7Invoice]:
+        """GET /sale/invoice?SaleID=: the sale's invoices with their payments. `get_sale` carries the same
+        `Invoices` (and `Fulfilments`) in one call; this is for when only the invoices are wanted."""
+        data = self.request("GET", "sale/invoice", params={"SaleID": sale_id})
+        rows = self._rows(data, "Invoices", "GET /sale/invoice")
+        return [self._model(Cin7Invoice, row, "GET /sale/invoice") for row in rows]
+
+    def find_sale_by_order_number(self, order_number: str) -> Cin7SaleListRow | None:
+        """The sale whose `OrderNumber` is exactly `order_number` (`saleList?Search=`, a substring search over
+        several fields, filtered here for equality), or None. For the events that name a task and an order
+        number but no SaleID (`Sale/ShipmentAuthorised`, `Sale/InvoiceAuthorised`, reference §7)."""
+        rows = self._iter_models(Cin7SaleListRow, "saleList", "SaleList", {"Search": order_number})
+        found = [row for row in rows if row.OrderNumber == order_number]
+        return found[0] if found else None
 
     # ----------------------------------------------------------------------------------- customers
 

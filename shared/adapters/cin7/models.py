@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$")
 _TENANT_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")  # webhook payloads' dd/MM/yyyy
@@ -121,9 +121,28 @@ class Cin7Ship(_Wire):
     Lines: list[Cin7ShipLine] = Field(default_factory=list)
 
 
+class Cin7StockLine(_Wire):
+    """A pick or pack line (reference §2): what left the shelf, per product and location; pack lines add `Box`."""
+
+    ProductID: str | None = None
+    SKU: str | None = None
+    Name: str | None = None
+    Location: str | None = None
+    LocationID: str | None = None
+    Quantity: Decimal
+    BatchSN: str | None = None
+    Box: str | None = None
+    NonInventory: bool | None = None
+
+    @field_validator("Box", mode="before")
+    @classmethod
+    def _box_text(cls, value: Any) -> Any:
+        return None if value is None else str(value)
+
+
 class Cin7FulfilmentStage(_Wire):
     Status: str | None = None
-    Lines: list[dict[str, Any]] = Field(default_factory=list)
+    Lines: list[Cin7StockLine] = Field(default_factory=list)
 
 
 class Cin7Fulfilment(_Wire):
@@ -143,6 +162,65 @@ class Cin7Fulfilment(_Wire):
     def tracking(self) -> list[Cin7ShipLine]:
         """Ship lines that carry a tracking number."""
         return [line for line in (self.Ship.Lines if self.Ship else []) if line.TrackingNumber]
+
+    @property
+    def shipped_quantities(self) -> dict[str, Decimal]:
+        """Quantity shipped per SKU: Cin7 ships packed boxes, so these are the pack lines of an AUTHORISED
+        shipment, or of the boxes a PARTIALLY AUTHORISED one has shipped (`IsShipped` ship lines naming a `Box`;
+        a shipped line without a box ships every box). Nothing for a draft, voided or unshipped fulfilment."""
+        ship, pack = self.Ship, self.Pack
+        if ship is None or pack is None or ship.Status not in ("AUTHORISED", "PARTIALLY AUTHORISED"):
+            return {}
+        boxes: set[str] | None = None  # None: every box
+        if ship.Status != "AUTHORISED":
+            shipped = [line for line in ship.Lines if line.IsShipped]
+            named = {str(line.Box or line.Boxes or "") for line in shipped}
+            boxes = None if "" in named else named
+        out: dict[str, Decimal] = {}
+        for line in pack.Lines:
+            if line.SKU and (boxes is None or str(line.Box or "") in boxes):
+                out[line.SKU] = out.get(line.SKU, Decimal(0)) + line.Quantity
+        return out
+
+
+class Cin7Payment(_Wire):
+    ID: str | None = None
+    TaskID: str | None = None
+    Type: str | None = None  # PREPAYMENT | PAYMENT | REFUND
+    Reference: str | None = None
+    Amount: Decimal
+    DatePaid: Cin7Time = None
+    Account: str | None = None
+    CurrencyRate: Money = None
+
+
+class Cin7Invoice(_Wire):
+    """One invoice of a sale (reference §2); `Status` DRAFT | AUTHORISED | PAID | VOIDED (open)."""
+
+    TaskID: str | None = None
+    InvoiceNumber: str | None = None
+    Status: str | None = None
+    Memo: str | None = None
+    InvoiceDate: Cin7Time = None
+    InvoiceDueDate: Cin7Time = None
+    LinkedFulfillmentNumber: str | int | None = None
+    Lines: list[Cin7SaleLine] = Field(default_factory=list)
+    AdditionalCharges: list[Cin7AdditionalCharge] = Field(default_factory=list)
+    Payments: list[Cin7Payment] = Field(default_factory=list)
+    TotalBeforeTax: Money = None
+    Tax: Money = None
+    Total: Money = None
+
+    @property
+    def issued(self) -> bool:
+        return self.Status in ("AUTHORISED", "PAID")
+
+    @property
+    def paid(self) -> Decimal:
+        """What the payments (less refunds) on this invoice add up to."""
+        return sum(
+            (-p.Amount if (p.Type or "").upper() == "REFUND" else p.Amount for p in self.Payments), Decimal(0)
+        )
 
 
 class Cin7Sale(_Wire):
@@ -172,6 +250,7 @@ class Cin7Sale(_Wire):
     LastModifiedOn: Cin7Time = None
     Order: Cin7SaleOrder | None = None
     Fulfilments: list[Cin7Fulfilment] = Field(default_factory=list)
+    Invoices: list[Cin7Invoice] = Field(default_factory=list)
     CombinedPickingStatus: str | None = None
     CombinedPackingStatus: str | None = None
     CombinedShippingStatus: str | None = None
@@ -183,6 +262,24 @@ class Cin7Sale(_Wire):
     @property
     def has_lines(self) -> bool:
         return bool(self.Order and self.Order.Lines)
+
+    @property
+    def shipped_quantities(self) -> dict[str, Decimal]:
+        """Quantity shipped per SKU over every fulfilment (see `Cin7Fulfilment.shipped_quantities`)."""
+        out: dict[str, Decimal] = {}
+        for fulfilment in self.Fulfilments:
+            for sku, quantity in fulfilment.shipped_quantities.items():
+                out[sku] = out.get(sku, Decimal(0)) + quantity
+        return out
+
+    @property
+    def ordered_quantities(self) -> dict[str, Decimal]:
+        """Quantity ordered per SKU (the order stage's lines)."""
+        out: dict[str, Decimal] = {}
+        for line in self.Order.Lines if self.Order else []:
+            if line.SKU:
+                out[line.SKU] = out.get(line.SKU, Decimal(0)) + line.Quantity
+        return out
 
     @property
     def tracking_numbers(self) -> list[str]:
@@ -203,7 +300,15 @@ class Cin7SaleListRow(_Wire):
     BaseCurrency: str | None = None
     CustomerCurrency: str | None = None
     Updated: Cin7Time = None
+    InvoiceNumber: str | None = None
+    InvoiceDate: Cin7Time = None
+    PaidAmount: Money = None
+    SaleInvoicesTotalAmount: Money = None
+    CombinedPickingStatus: str | None = None
+    CombinedPackingStatus: str | None = None
     CombinedShippingStatus: str | None = None
+    CombinedInvoiceStatus: str | None = None
+    CombinedPaymentStatus: str | None = None
     CombinedTrackingNumbers: str | None = None
     FulFilmentStatus: str | None = None
     ExternalID: str | None = None

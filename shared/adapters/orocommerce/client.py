@@ -69,7 +69,15 @@ T = TypeVar("T")
 JSON_API = "application/vnd.api+json"
 # Resources whose ids are Oro entity ids (positive integers): only such an id goes into their URLs.
 ENTITY_ID_RESOURCES = frozenset(
-    {"orders", "customers", "customerusers", "products", "inventorylevels", "asyncoperations"}
+    {
+        "orders",
+        "customers",
+        "customerusers",
+        "products",
+        "inventorylevels",
+        "asyncoperations",
+        "ordershippingtrackings",
+    }
 )
 # Any other id (an enum's `open`, a topic's `order.created`, a webhook's UUID) is one path segment: no `/`,
 # `?`, `%`, `..`.
@@ -792,15 +800,32 @@ class OroClient:
             doc = self.create("ordershippingtrackings", attributes, relationships)
         return OroShippingTracking.from_resource(_single(doc))
 
+    def replace_shipping_tracking(self, tracking_id: str, method: str, number: str) -> OroShippingTracking:
+        """Sets a tracking's carrier (`method`) and `number` in place (a PATCH: safe to repeat)."""
+        doc = self.patch("ordershippingtrackings", str(tracking_id), {"method": method, "number": number})
+        return self._typed(
+            f"PATCH /ordershippingtrackings/{tracking_id}", OroShippingTracking.from_resource, _single(doc)
+        )
+
+    def delete_shipping_tracking(self, tracking_id: str) -> None:
+        """Deletes a tracking; one already gone is success (a repeated delete, or one whose answer was lost)."""
+        try:
+            self.request("DELETE", self._id_path("ordershippingtrackings", tracking_id))
+        except NotFound:
+            return
+
     def set_shipping_status(self, order_id: str, status: str) -> None:
         """`shipped`, `partially_shipped` or `not_shipped` (read `/ordershippingstatuses` for the set)."""
         self.patch(
             "orders", str(order_id), relationships={"shippingStatus": ("ordershippingstatuses", status)}
         )
 
-    def set_external_status(self, order_id: str, status: str) -> None:
-        """The external `status` (only honoured with External Status Management enabled, reference §3)."""
-        self.patch("orders", str(order_id), relationships={"status": ("orderstatuses", status)})
+    def set_external_status(self, order_id: str, status: str) -> bool:
+        """Sets the order's external `status` (`orderstatuses`); whether Oro took it. Oro honours it only
+        with External Status Management enabled and otherwise answers 200 leaving it unchanged (reference §3),
+        so the order in the answer is read: False means the setting is off (or the value was refused)."""
+        doc = self.patch("orders", str(order_id), relationships={"status": ("orderstatuses", status)})
+        return _single(doc).one_id("status") == status
 
     # ---------------------------------------------------------------------------------- customers
 
