@@ -89,7 +89,7 @@ def shipping_status(lines: Iterable[LineShipped]) -> str:
 
 def forward(current: str | None, new: str, order: Sequence[str]) -> str:
     """`new` if it is further along `order` than `current` (or `current` is unknown), else `current`."""
-    if current not in order:
+    if current is None or current not in order:
         return new
     if new not in order:
         return current
