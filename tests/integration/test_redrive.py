@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from cli import redrive_cmd
 from local.provision import provision
+from shared.resources import QUEUES
 
 
 def _drain(url: str) -> list[dict[str, Any]]:
@@ -71,10 +72,8 @@ def test_redrive_reports_an_empty_dlq(aws, capsys):
 
 def test_redrive_names_the_known_queues_when_the_key_is_unknown(aws, capsys):
     assert redrive_cmd.main(["invoices", "--aws-endpoint", aws.endpoint_url]) == 1
-    assert (
-        "unknown queue 'invoices': expected one of orders, stock, prices, or a queue URL"
-        in capsys.readouterr().err
-    )
+    known = ", ".join(q.key for q in QUEUES)
+    assert f"unknown queue 'invoices': expected one of {known}, or a queue URL" in capsys.readouterr().err
 
 
 def test_redrive_says_which_queue_is_missing_when_the_prefix_matches_nothing(aws, capsys):

@@ -26,7 +26,7 @@ SECRET = "whsec-test-0123456789"
 def queues(aws):
     """The tables and queues of the webhook's test environment (their names and URLs)."""
     return provision(
-        f"w{uuid.uuid4().hex[:8]}", tables=[table("state")], queues=[queue("orders"), queue("prices")]
+        f"w{uuid.uuid4().hex[:8]}", tables=[table("state")], queues=[queue("orders"), queue("prices"), queue("customers")],
     )
 
 
@@ -151,14 +151,28 @@ def test_thin_webhook_is_enqueued_once_per_delivery_when_redelivered(ingest):
     assert [(b["order_id"], b["version"], b["source"]) for b in bodies] == [("2077", None, "webhook")]
 
 
-def test_non_order_topic_is_acknowledged_and_not_enqueued(ingest):
+def test_a_topic_no_flow_handles_is_acknowledged_and_not_enqueued(ingest, queues):
     rt, queue_url = ingest
     raw = json.dumps(
-        {"topic": "customer.updated", "eventData": {"data": {"type": "customers", "id": "1"}}}
+        {"topic": "shoppinglist.updated", "eventData": {"data": {"type": "shoppinglists", "id": "1"}}}
     ).encode()
     resp = _post(rt, raw, _sign(raw))
     assert resp.status_code == 202 and resp.json()["status"] == "ignored"
     assert _drain(queue_url) == []
+    assert _drain(queues[queue("customers").env_var]) == []
+
+
+def test_a_customer_change_queues_one_customer_step_and_nothing_for_orders(ingest, queues):
+    # the example config onboards top-level accounts, so a customer change is a customer step
+    rt, queue_url = ingest
+    raw = json.dumps(
+        {"topic": "customer.updated", "eventData": {"data": {"type": "customers", "id": "7"}}}
+    ).encode()
+    resp = _post(rt, raw, _sign(raw))
+    assert resp.status_code == 202, resp.text
+    assert _drain(queue_url) == []
+    steps = _drain(queues[queue("customers").env_var])
+    assert [m["kind"] for m in steps] == ["customer"]
 
 
 def test_a_product_change_queues_one_product_step_however_often_oro_sends_it(ingest, queues):
