@@ -207,6 +207,21 @@ def describe_event(e: dict[str, Any]) -> list[str]:
         return [f"sale {d.get('sale_id')}: {d.get('lines')} line(s), {status}"]
     if kind == "bound":
         return [f"sale {d.get('sale_id')} ({d.get('erp_status')})"]
+    # fulfilment (shared/flows/fulfilment.py)
+    if kind == "tracking_added":
+        return [f"{d.get('carrier') or 'carrier?'} {d.get('number')} (shipment {d.get('task')})"]
+    if kind == "tracking_replaced":
+        return [f"{d.get('number')} removed: Cin7 changed it (shipment {d.get('task')})"]
+    if kind in ("shipped", "partially_shipped"):
+        per_line = d.get("shipped_per_line") or {}
+        return ["shipped per line: " + ", ".join(f"line {k}: {v}" for k, v in sorted(per_line.items()))]
+    if kind in ("invoiced", "paid"):
+        return [f"sale {d.get('sale_id')}"]
+    if kind == "voided_in_erp":
+        return [f"sale {d.get('sale_id')} voided in Cin7 while the Oro order is open"]
+    if kind == "erp_lines_differ":
+        beyond = d.get("shipped_beyond_the_order") or {}
+        return ["Cin7 shipped beyond the order: " + ", ".join(f"{k} {v}" for k, v in sorted(beyond.items()))]
     return [", ".join(f"{k}={v}" for k, v in sorted(d.items()))]
 
 

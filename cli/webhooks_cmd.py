@@ -2,8 +2,11 @@
 its secret header, or bring one back (Cin7 switches a webhook off after six failed deliveries:
 `WEBHOOK_DISABLED`). Idempotent: run it after each deploy and whenever that exception is raised.
 
-Today: `Stock/AvailableStockLevelChanged` → `API_URL/webhooks/cin7/stock` when `stock.fast_path` is on, and
-`Product/Updated` → `API_URL/webhooks/cin7/product` when a price list follows a Cin7 tier. The Cin7 credentials (of the API application serving the stock flow) and the header's value
+The events (`shared.adapters.cin7.webhook.webhooks_for`): `Stock/AvailableStockLevelChanged` →
+`API_URL/webhooks/cin7/stock` when `stock.fast_path` is on; `Product/Updated` → `.../product` when a price list
+follows a Cin7 tier; `Customer/Updated` → `.../customer` when customers are onboarded; the five sale events
+(shipment, tracking number, invoice, full payment, void) → `.../sale` when `fulfilment.enabled`. The Cin7
+credentials (of the API application serving the stock flow) and the header's value
 (`secrets.cin7_webhook`) are read from Secrets Manager, on `--aws-endpoint` (the embedded endpoint of
 `orosync local up`) or real AWS; nothing secret is printed.
 """
@@ -68,8 +71,8 @@ def main(argv: list[str]) -> int:
         wanted = webhooks_for(config)
         if not wanted:
             print(
-                "no Cin7 webhook is needed: stock.fast_path is off, no price list follows Cin7 and "
-                "customers.onboard is none"
+                "no Cin7 webhook is needed: stock.fast_path is off, no price list follows Cin7, "
+                "customers.onboard is none and fulfilment.enabled is false"
             )
             return 0
         endpoint = None if args.aws_endpoint in (None, REAL_AWS) else args.aws_endpoint

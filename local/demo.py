@@ -24,7 +24,7 @@ import httpx
 from local.environment import LocalEnvironment, OrderLineSpec
 from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.cin7.stock import availability_row
-from shared.adapters.cin7.webhook import ensure_webhook
+from shared.adapters.cin7.webhook import FULFILMENT_EVENTS, ensure_webhook, webhooks_for
 from shared.config import load_config
 from shared.domain.stock import sellable, units_of
 from shared.errors import ConfigError
@@ -602,6 +602,115 @@ def new_trade_account(env: LocalEnvironment, out: Outcome) -> None:
     out.ok = created.IsOnCreditHold and held and state.status == "synced" and len(sales) == 1
 
 
+# -- fulfilment ------------------------------------------------------------------------------------------
+
+
+def _oro_shipping(env: LocalEnvironment, oro_id: str) -> tuple[list[str], str | None]:
+    """The Oro order's tracking numbers (carrier and number) and its shippingStatus."""
+    with env.oro_client() as oro:
+        numbers = sorted(f"{t.method} {t.number}" for t in oro.list_shipping_trackings(oro_id))
+        _, doc = oro.request("GET", f"orders/{oro_id}")
+    status = ((doc["data"]["relationships"].get("shippingStatus") or {}).get("data") or {}).get("id")
+    return numbers, status
+
+
+def _wait_for_cin7_webhooks(env: LocalEnvironment) -> None:
+    """Cin7 delivers a webhook about a retry unit after the change (a minute on the real service)."""
+    assert env.cin7 is not None
+    deadline = time.monotonic() + 60
+    while any(d["State"] == "pending" for d in env.cin7.webhook_deliveries()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    env.wait_until_settled(60)
+
+
+def _sale_webhooks(env: LocalEnvironment, active: bool) -> list[str]:
+    """Switch Cin7's sale webhooks off (as Cin7 does after six failed deliveries) or back on by hand."""
+    changed = []
+    with env.cin7_client() as cin7:
+        for hook in cin7.list_webhooks():
+            if hook.Type in FULFILMENT_EVENTS and hook.IsActive != active:
+                cin7.update_webhook(hook.model_copy(update={"IsActive": active}))
+                changed.append(hook.Type)
+    return changed
+
+
+def shipment_by_webhook(env: LocalEnvironment, out: Outcome) -> None:
+    """The warehouse ships part of an order in Cin7, then the rest: the tracking numbers and the shipping status
+    reach the Oro order by Cin7's sale webhooks."""
+    oro_id = _place(env, "Acme Holdings", [("WID-100", "case", D(2), D("150.00"))], "DEMO-22")
+    state, _ = describe(env, out, oro_id)
+    if not state.sale_id:
+        out.actual = f"not synced ({state.status})"
+        return
+    env.ship_in_cin7(state.sale_id, {"WID-100": 12}, tracking="1Z-DEMO-0001", carrier="UPS")
+    _wait_for_cin7_webhooks(env)
+    first = _oro_shipping(env, oro_id)
+    env.ship_in_cin7(state.sale_id, {"WID-100": 12}, tracking="1Z-DEMO-0002", carrier="UPS")
+    _wait_for_cin7_webhooks(env)
+    numbers, status = _oro_shipping(env, oro_id)
+    describe(env, out, oro_id)
+    out.actual = f"{first[1]} → {status}, {len(numbers)} tracking(s)"
+    out.notes.append(
+        f"Cin7 shipped 1 of 2 cases (UPS 1Z-DEMO-0001): Oro order {oro_id} showed {first[1]} with "
+        f"{', '.join(first[0]) or 'no tracking'}; then the other case: {status} with {', '.join(numbers)}, "
+        "by Cin7's Sale/ShipmentAuthorised and ShipmentTrackingNumberChanged webhooks "
+        "(`orosync orders show` has them on the timeline)"
+    )
+    out.ok = (
+        first == (["UPS 1Z-DEMO-0001"], "partially_shipped") and status == "shipped" and len(numbers) == 2
+    )
+
+
+def shipment_by_poll(env: LocalEnvironment, out: Outcome) -> None:
+    """Cin7's sale webhooks switched off: the poll brings the shipment, raises WEBHOOK_DISABLED, and
+    `orosync webhooks ensure` (here `ensure_webhook`, what it runs) with the next poll clears it."""
+    assert env.runtime is not None
+    oro_id = _place(env, "Acme Holdings", [("BOLT-300", "case", D(1), D("40.00"))], "DEMO-23")
+    state, _ = describe(env, out, oro_id)
+    if not state.sale_id:
+        out.actual = f"not synced ({state.status})"
+        return
+    switched = _sale_webhooks(env, active=False)
+    env.ship_in_cin7(state.sale_id, tracking="DHL-DEMO-0003", carrier="DHL")
+    time.sleep(3)  # a webhook would have landed by now
+    env.wait_until_settled(60)
+    missed = _oro_shipping(env, oro_id)
+    env.runtime.fire("fulfilment_poll")
+    env.wait_until_settled(60)
+    numbers, status = _oro_shipping(env, oro_id)
+    store = env.state()
+    disabled = any(e["code"] == "WEBHOOK_DISABLED" for e in store.open_exceptions())
+    with env.cin7_client() as cin7:
+        done = {
+            ensure_webhook(cin7, event, f"{env.runtime.base_url}{path}", env.cin7_webhook_secret)
+            for event, path in webhooks_for(env.config)
+            if event in FULFILMENT_EVENTS
+        }
+    env.runtime.fire("fulfilment_poll")
+    env.wait_until_settled(60)
+    cleared = not any(e["code"] == "WEBHOOK_DISABLED" for e in store.open_exceptions())
+    describe(env, out, oro_id)
+    out.actual = f"{status}, {len(numbers)} tracking by the poll"
+    out.exceptions = "WEBHOOK_DISABLED" if disabled else "-"
+    out.notes.append(
+        f"{len(switched)} sale webhooks switched off; shipped in Cin7 (DHL DHL-DEMO-0003): Oro order {oro_id} "
+        f"{'still had nothing' if missed == ([], 'not_shipped') else 'changed?!'}; the poll set {status} with "
+        f"{', '.join(numbers) or 'no tracking'} and {'raised' if disabled else 'did NOT raise'} "
+        f"WEBHOOK_DISABLED; `ensure_webhook` {'/'.join(sorted(done))} them and the next poll "
+        f"{'closed' if cleared else 'did NOT close'} it"
+    )
+    out.ok = (
+        missed == ([], "not_shipped")
+        and numbers == ["DHL DHL-DEMO-0003"]
+        and status == "shipped"
+        and disabled
+        and done == {"updated"}
+        and cleared
+    )
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain order (first: ERP lookups cached)", "synced", plain_order),
     Scenario(
@@ -637,6 +746,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         "new trade account in Oro",
         "Cin7 customer on hold → order held → approved → synced",
         new_trade_account,
+    ),
+    Scenario(
+        "1 case shipped in Cin7, then the other",
+        "tracking + partially shipped → shipped",
+        shipment_by_webhook,
+    ),
+    Scenario(
+        "sale webhooks switched off, shipped",
+        "shipped by the poll, WEBHOOK_DISABLED",
+        shipment_by_poll,
     ),
 )
 

@@ -301,6 +301,34 @@ class LocalEnvironment:
         )
         return str(doc["data"]["id"])
 
+    def ship_in_cin7(
+        self,
+        sale_id: str,
+        lines: Mapping[str, Decimal | int] | None = None,
+        *,
+        tracking: str = "TRK-1",
+        carrier: str = "DHL",
+    ) -> str:
+        """The warehouse picks, packs and ships in Cin7 (the back office's API application); returns the
+        fulfilment's TaskID. Without `lines`, everything still allocated (a simple sale's first fulfilment has
+        TaskID = SaleID); with `lines` ({SKU: quantity}) only those, on the sale's first fulfilment or, once it
+        has one, a new one. Cin7 then sends Sale/ShipmentAuthorised (and the tracking event)."""
+        with self.cin7_client() as cin7:
+            task_id = sale_id
+            if cin7.get_fulfilments(sale_id):
+                task_id = cin7.request("POST", "sale/fulfilment", body={"SaleID": sale_id})["TaskID"]
+            if lines is None:
+                pick: dict[str, Any] = {"TaskID": task_id, "AutoPickMode": "AUTOPICK"}
+            else:
+                picked = [{"SKU": sku, "Quantity": str(quantity)} for sku, quantity in lines.items()]
+                pick = {"TaskID": task_id, "Status": "AUTHORISED", "Lines": picked}
+            cin7.request("POST", "sale/fulfilment/pick", body=pick)
+            cin7.request("POST", "sale/fulfilment/pack", body={"TaskID": task_id, "Status": "AUTHORISED"})
+            ship_line = {"Carrier": carrier, "TrackingNumber": tracking, "IsShipped": True, "Box": "1"}
+            body = {"TaskID": task_id, "Status": "AUTHORISED", "Lines": [ship_line]}
+            cin7.request("POST", "sale/fulfilment/ship", body=body)
+        return str(task_id)
+
     def wait_until_settled(self, timeout: float = 60.0) -> None:
         """Until Oro has delivered its webhooks and the runtime has no message left to work on."""
         assert self.runtime is not None and self.oro is not None

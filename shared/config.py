@@ -423,6 +423,18 @@ class Stock(_Strict):
     oro_writes: Literal["auto", "batch", "patch"] = "auto"
 
 
+class FulfilmentSync(_Strict):
+    """Cin7 → Oro after the sale (DESIGN §4.4, README "Fulfilment")."""
+
+    enabled: bool = True  # Cin7's sale webhooks registered and the poll run
+    shipping_status: bool = True  # the Oro order's shippingStatus follows what has shipped
+    # The Oro order's external `status` per stage reached (`shipped`, `invoiced`, `paid`, `cancelled`): the
+    # ids of `orderstatuses` options an admin defined, with External Status Management on. Empty: not set.
+    external_status: dict[Literal["shipped", "invoiced", "paid", "cancelled"], str] = Field(
+        default_factory=dict
+    )
+
+
 class Schedules(_Strict):
     order_poll: str = "rate(5 minutes)"
     order_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
@@ -431,6 +443,7 @@ class Schedules(_Strict):
     customer_sync: str = "rate(15 minutes)"
     customer_sync_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     fulfilment_poll: str = "rate(10 minutes)"
+    fulfilment_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     reconcile: str = "rate(1 hour)"
 
     @field_validator(
@@ -467,6 +480,7 @@ class Config(_Strict):
     prices: Prices = Prices()
     products: ProductSync = ProductSync()
     customers: Customers = Customers()
+    fulfilment: FulfilmentSync = FulfilmentSync()
     stock: Stock
     schedules: Schedules = Schedules()
     owners: dict[Team, Owner]

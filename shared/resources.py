@@ -121,6 +121,14 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         key="prices", env_var="PRICES_QUEUE_URL", consumer="price_push", batch_size=1, max_concurrency=2
     ),
+    # Fulfilment steps (shared/flows/fulfilment.py): one sale's progress to its Oro order, or a scan.
+    QueueSpec(
+        key="fulfilment",
+        env_var="FULFILMENT_QUEUE_URL",
+        consumer="fulfilment_sync",
+        batch_size=5,
+        max_concurrency=2,
+    ),
     # Customer steps (shared/flows/customers.py): one Oro account, one ERP customer's approval, or a scan.
     QueueSpec(
         key="customers",
@@ -141,10 +149,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             RouteSpec("POST", "/webhooks/cin7/stock"),
             RouteSpec("POST", "/webhooks/cin7/product"),
             RouteSpec("POST", "/webhooks/cin7/customer"),
+            RouteSpec("POST", "/webhooks/cin7/sale"),
         ),
         # The intake claim: put, then marked enqueued (or released when the enqueue failed).
         table_access=(TableAccess("state", ("PutItem", "UpdateItem")),),
-        queues_produced=("orders", "stock", "prices", "customers"),
+        queues_produced=("orders", "stock", "prices", "customers", "fulfilment"),
         secrets=("oro_webhook", "cin7_webhook"),
     ),
     FunctionSpec(
@@ -228,6 +237,25 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("prices",),
         secrets=("oro_client",),
         erp_flows=("prices",),
+    ),
+    FunctionSpec(
+        name="fulfilment_poll",
+        description="Queues the scan of Cin7 sales updated since the watermark and the sale webhooks check.",
+        timeout_seconds=30,
+        schedule=ScheduleSpec(key="fulfilment_poll", default_expression="rate(10 minutes)"),
+        queues_produced=("fulfilment",),
+    ),
+    FunctionSpec(
+        name="fulfilment_sync",
+        description="Runs one fulfilment step: a Cin7 sale's shipments, invoice and payment to its Oro order.",
+        timeout_seconds=60,
+        table_access=(
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
+        queues_produced=("fulfilment",),
+        secrets=("oro_client",),
+        erp_flows=("fulfilment",),
     ),
     FunctionSpec(
         name="customer_sync",

@@ -73,6 +73,10 @@ class Runtime:
         return SqsQueue(env_var=queue("prices").env_var)
 
     @cached_property
+    def fulfilment_queue(self) -> SqsQueue:
+        return SqsQueue(env_var=queue("fulfilment").env_var)
+
+    @cached_property
     def customers_queue(self) -> SqsQueue:
         return SqsQueue(env_var=queue("customers").env_var)
 

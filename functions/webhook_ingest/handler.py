@@ -23,6 +23,7 @@ from shared.adapters.cin7.webhook import (
     SECRET_HEADER,
     availability_skus,
     parse_customer_event,
+    parse_sale_event,
     product_event_valid,
     secret_valid,
 )
@@ -43,6 +44,7 @@ from shared.flows.intake import (
     enqueue_price_refresh,
     enqueue_product_refresh,
     enqueue_refresh,
+    enqueue_sale,
 )
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
@@ -184,6 +186,26 @@ def cin7_customer_webhook() -> Response:
     enqueue_approval_checks(rt.customers_queue, erp_ids)
     logger.info("customer webhook taken in", extra={"customers": len(erp_ids)})
     return _json(202, status="accepted", customers=len(erp_ids))
+
+
+@app.post("/webhooks/cin7/sale")
+def cin7_sale_webhook() -> Response:
+    """Cin7's sale events (shipment, tracking, invoice, payment, void): the sale is queued for a re-read."""
+    raw = _cin7_body()
+    sale_event = parse_sale_event(raw)
+    rt = Runtime.get()
+    if not rt.config.fulfilment.enabled:
+        return _json(202, status="ignored", reason="fulfilment.enabled is false")
+    queued = enqueue_sale(
+        rt.state,
+        rt.fulfilment_queue,
+        rt.clock.now(),
+        sale_id=sale_event.sale_or_task_id or None,
+        order_number=sale_event.order_number,
+        event=sale_event.event_type,
+    )
+    logger.info("sale webhook taken in", extra={"event": sale_event.event_type, "queued": queued})
+    return _json(202, status="accepted", queued=queued)
 
 
 @app.exception_handler(Unauthorised)

@@ -274,6 +274,16 @@ _TYPES = (
         "`units.<SKU>.<unit>` to the config, or the unit to the product in Oro; the next stock run sets it.",
     ),
     ExceptionType(
+        "ORDER_VOIDED_IN_ERP",
+        Owner.CUSTOMER_SERVICE,
+        False,
+        "a person resolves it",
+        "The order's Cin7 sale was voided in Cin7 while the Oro order is still open, so the buyer sees an order "
+        "that will not ship. Find out why (out of stock, a duplicate, the customer cancelled by phone), then "
+        "cancel the order in Oro or re-place it, and `orosync exceptions resolve ORDER_VOIDED_IN_ERP "
+        "order:<id> --note '...'`.",
+    ),
+    ExceptionType(
         "WEBHOOK_DISABLED",
         Owner.OPERATIONS,
         False,

@@ -127,3 +127,39 @@ def enqueue_approval_checks(queue: WorkQueue, erp_ids: Sequence[str]) -> int:
     for erp_id in erp_ids:
         queue.send({"kind": ERP_CUSTOMER, "erp_id": erp_id, "source": "webhook"})
     return len(erp_ids)
+
+
+SALE = "sale"  # a `fulfilment` queue step: one Cin7 sale's progress to its Oro order
+SALE_REFRESH_HOLD_SECONDS = 60
+
+
+def sale_refresh_key(sale_id: str | None, order_number: str | None = None) -> str:
+    """The coalescing key of one sale's re-read: its id, or the order number an event named instead."""
+    return f"sale:{sale_id}" if sale_id else f"sale:order-number:{order_number}"
+
+
+def enqueue_sale(
+    store: StateStore,
+    queue: WorkQueue,
+    now: datetime,
+    *,
+    sale_id: str | None,
+    order_number: str | None,
+    event: str,
+) -> bool:
+    """A Cin7 sale event: one `sale` step re-reads the sale, unless one for it is queued and has not read yet
+    (a burst of events for one sale is one Cin7 read). False if coalesced."""
+    key = sale_refresh_key(sale_id, order_number)
+    if not store.claim_refresh(key, now, SALE_REFRESH_HOLD_SECONDS):
+        return False
+    message: dict[str, Any] = {"kind": SALE, "event": event, "source": "webhook"}
+    if sale_id:
+        message["sale_id"] = sale_id
+    if order_number:
+        message["order_number"] = order_number
+    try:
+        queue.send(message)
+    except Exception:
+        store.expire_refresh(key)  # Cin7's retry of this delivery is new work, not a duplicate
+        raise
+    return True

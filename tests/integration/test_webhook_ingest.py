@@ -26,7 +26,9 @@ SECRET = "whsec-test-0123456789"
 def queues(aws):
     """The tables and queues of the webhook's test environment (their names and URLs)."""
     return provision(
-        f"w{uuid.uuid4().hex[:8]}", tables=[table("state")], queues=[queue("orders"), queue("prices"), queue("customers")],
+        f"w{uuid.uuid4().hex[:8]}",
+        tables=[table("state")],
+        queues=[queue("orders"), queue("prices"), queue("customers")],
     )
 
 

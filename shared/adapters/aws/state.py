@@ -886,6 +886,25 @@ class StateStore:
             },
         )
 
+    # -- fulfilment (shared/flows/fulfilment.py) -------------------------------------------------------
+    def fulfilment_record(self, order_id: str) -> dict[str, Any]:
+        """What the fulfilment flow last applied to the Oro order (trackings, statuses, events); {} if none."""
+        item = self._call(
+            self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "fulfilment"}, ConsistentRead=True
+        ).get("Item")
+        return dict(json.loads(item["record"])) if item else {}
+
+    def put_fulfilment_record(self, order_id: str, record: dict[str, Any]) -> None:
+        """Written under the order's lease (`acquire_lease`), so one writer at a time."""
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"order#{order_id}",
+                "sk": "fulfilment",
+                "record": json.dumps(record, sort_keys=True),
+            },
+        )
+
     # -- stock (shared/flows/stock.py) ------------------------------------------------------------------
     def stock_records(self, skus: list[str]) -> dict[str, StockRecord]:
         """The stock record of each SKU (one BatchGetItem per 100)."""
@@ -957,6 +976,16 @@ class StateStore:
                 return False
             raise
         return True
+
+    def expire_refresh(self, key: str) -> None:
+        """A claim whose enqueue failed: the sender's retry claims again. Marked stale rather than deleted, so
+        intake's functions need no DeleteItem on the state table."""
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"refresh#{key}", "sk": "refresh"},
+            UpdateExpression="SET claimed_at = :never",
+            ExpressionAttributeValues={":never": "1970-01-01T00:00:00+00:00"},
+        )
 
     def release_refresh(self, key: str) -> None:
         """The queued refresh is about to read: a change from now on queues another."""

@@ -92,6 +92,7 @@ def webhooks_for(config: Config) -> list[tuple[str, str]]:
         stock_fast_path=config.stock.fast_path,
         prices_from_erp=any(m.direction is PriceDirection.ERP_TO_ORO for m in config.price_lists),
         customers=config.customers.onboard is not Onboarding.NONE,
+        fulfilment=config.fulfilment.enabled,
     )
 
 
