@@ -255,14 +255,17 @@ class StateStore:
         ).get("Item")
         return OrderState.from_item(order_id, item)
 
-    def acquire_lease(self, order_id: str, now: datetime, seconds: float) -> str:
-        """Exclusive right to work on the order until it expires; raises LeaseHeld otherwise."""
+    def acquire_lease(self, order_id: str, now: datetime, seconds: float, *, item: str = "state") -> str:
+        """Exclusive right to work on the order until it expires; raises LeaseHeld otherwise. `item`: whose
+        lease: the order flow's (`state`, the default) or the fulfilment flow's (`fulfilment`, its record),
+        so a shipment applied to the Oro order never waits for the order flow, nor the other way round."""
         token = uuid.uuid4().hex
         until = now + timedelta(seconds=seconds)
+        key = {"pk": f"order#{order_id}", "sk": item}
         try:
             self._call(
                 self._table.update_item,
-                Key={"pk": f"order#{order_id}", "sk": "state"},
+                Key=key,
                 # No TTL on order state: the binding must outlive any later update of the order.
                 UpdateExpression="SET lease_token = :t, lease_until = :u",
                 ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
@@ -272,18 +275,16 @@ class StateStore:
         except ClientError as err:
             if not self._is_condition_failure(err):
                 raise
-            item = self._call(
-                self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
-            ).get("Item", {})
-            held_until = _parse_iso(item["lease_until"]) if "lease_until" in item else now
+            held = self._call(self._table.get_item, Key=key, ConsistentRead=True).get("Item", {})
+            held_until = _parse_iso(held["lease_until"]) if "lease_until" in held else now
             wait = max(1.0, (held_until - now).total_seconds())
             raise LeaseHeld(f"order {order_id} is being processed by another worker", wait) from None
 
-    def release_lease(self, order_id: str, token: str) -> None:
+    def release_lease(self, order_id: str, token: str, *, item: str = "state") -> None:
         try:
             self._call(
                 self._table.update_item,
-                Key={"pk": f"order#{order_id}", "sk": "state"},
+                Key={"pk": f"order#{order_id}", "sk": item},
                 UpdateExpression="REMOVE lease_token, lease_until",
                 ConditionExpression="lease_token = :t",
                 ExpressionAttributeValues={":t": token},
@@ -892,17 +893,17 @@ class StateStore:
         item = self._call(
             self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "fulfilment"}, ConsistentRead=True
         ).get("Item")
-        return dict(json.loads(item["record"])) if item else {}
+        return dict(json.loads(item["record"])) if item and "record" in item else {}  # a lease only: none yet
 
     def put_fulfilment_record(self, order_id: str, record: dict[str, Any]) -> None:
-        """Written under the order's lease (`acquire_lease`), so one writer at a time."""
+        """Written under the fulfilment lease (`acquire_lease(..., item="fulfilment")`, on the same item, which
+        this update leaves in place), so one writer at a time."""
         self._call(
-            self._table.put_item,
-            Item={
-                "pk": f"order#{order_id}",
-                "sk": "fulfilment",
-                "record": json.dumps(record, sort_keys=True),
-            },
+            self._table.update_item,
+            Key={"pk": f"order#{order_id}", "sk": "fulfilment"},
+            UpdateExpression="SET #r = :r",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":r": json.dumps(record, sort_keys=True)},
         )
 
     # -- stock (shared/flows/stock.py) ------------------------------------------------------------------
