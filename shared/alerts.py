@@ -55,6 +55,13 @@ def exception_message(view: Mapping[str, Any]) -> tuple[str, str]:
         f"SLA: {etype.sla_hours} h from {view.get('first_seen', '?')} (UTC).",
         f"Look: orosync exceptions list --owner {etype.owner.value}",
     ]
+    if view.get("last_alert_this_hour"):
+        lines += [
+            "",
+            f"This is the last alert {etype.owner.value} gets this hour (`alerts.per_hour_per_team`): more "
+            "exceptions are opening. See them all with the command above; each is sent when next seen, and "
+            "the daily digest lists every open one.",
+        ]
     return _subject(f"[orosync] {code}: {entity}"), "\n".join(lines)
 
 

@@ -467,6 +467,9 @@ class Alerts(_Strict):
 
     digest_hour_utc: int = Field(default=7, ge=0, le=23)  # the daily digest goes out in this hour (UTC)
     held_order_max_hours: int = Field(default=24, ge=1, le=24 * 30)  # an order held longer alarms operations
+    per_hour_per_team: int = Field(
+        default=20, ge=1, le=1000
+    )  # exception alerts a team gets in an hour at most
 
 
 class Owner(_Strict):

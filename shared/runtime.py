@@ -60,7 +60,10 @@ class Runtime:
     @cached_property
     def state(self) -> StateStore:
         alerts = self.alerts
-        return StateStore(on_exception_opened=alerts.exception_opened if alerts else None)
+        return StateStore(
+            on_exception_opened=alerts.exception_opened if alerts else None,
+            alerts_per_hour=self.config.alerts.per_hour_per_team,
+        )
 
     @cached_property
     def alerts(self) -> OwnerAlerts | None:

@@ -122,3 +122,21 @@ def test_the_daily_digest_lists_each_owners_open_exceptions_oldest_first_once_a_
     assert "PAST SLA" in body.split("PRICE_DRIFT")[0]
     assert "orosync orders release 3 --accept-storefront-price" in body
     assert sent["ecommerce"]["message"].startswith("Nothing open for ecommerce")
+
+
+def test_a_run_that_opens_many_exceptions_sends_at_most_the_hourly_cap_and_says_so(env):
+    state = StateStore(
+        env[table("state").env_var],
+        on_exception_opened=OwnerAlerts(topics(env)).exception_opened,
+        alerts_per_hour=3,
+    )
+    for n in range(8):
+        state.open_exception("SKU_DRIFT", f"sku:A-{n:05d}", NOW, "Oro and Cin7 disagree")
+    sent = alerts_sent(env)
+    assert [a["subject"] for a in sent] == [f"[orosync] SKU_DRIFT: sku:A-{n:05d}" for n in range(3)]
+    assert "last alert ecommerce gets this hour" not in sent[1]["message"]
+    assert "last alert" in sent[2]["message"]
+    # the next hour, an exception seen again is sent; the ones already sent are not
+    for n in range(8):
+        state.open_exception("SKU_DRIFT", f"sku:A-{n:05d}", NOW + timedelta(hours=1), "still")
+    assert [a["subject"][-7:] for a in alerts_sent(env)] == ["A-00003", "A-00004", "A-00005"]

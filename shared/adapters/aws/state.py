@@ -164,6 +164,7 @@ class StateStore:
         *,
         dynamodb: Any = None,
         on_exception_opened: Callable[[dict[str, Any]], bool] | None = None,
+        alerts_per_hour: int = 20,
     ) -> None:
         name = table_name or os.environ[table("state").env_var]
         self._table = (dynamodb or boto3.resource("dynamodb")).Table(name)
@@ -172,6 +173,9 @@ class StateStore:
         # Tells the exception's owner (shared/alerts.py); True once told. Called by `open_exception` while the
         # record says nobody was told yet.
         self.on_exception_opened = on_exception_opened
+        # At most this many exception alerts per owner team and hour (a run that opens 1,000 SKU_DRIFT must not
+        # send 1,000 e-mails): the last one allowed says so, the rest wait to be seen again or for the digest.
+        self.alerts_per_hour = alerts_per_hour
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _call(self, fn: Any, **kwargs: Any) -> Any:
@@ -715,7 +719,13 @@ class StateStore:
         )["Attributes"]
         if self.on_exception_opened is None or "notified_at" in item:
             return
-        if not self.on_exception_opened(self._exception_view(item)):
+        slot = self._alert_slot(etype.owner.value, now)
+        if slot is None:
+            return  # the team's alerts for this hour are used up: tried again the next time it is seen
+        view = self._exception_view(item)
+        if slot == self.alerts_per_hour:
+            view["last_alert_this_hour"] = True
+        if not self.on_exception_opened(view):
             return  # not told: tried again the next time it is seen
         try:
             self._call(
@@ -729,6 +739,29 @@ class StateStore:
         except ClientError as err:
             if not self._is_condition_failure(err):
                 raise
+
+    def _alert_slot(self, team: str, now: datetime) -> int | None:
+        """Take one of the team's alerts of this hour: its number (1..`alerts_per_hour`), or None if none is
+        left."""
+        hour = now.strftime("%Y-%m-%dT%H")
+        try:
+            answer = self._call(
+                self._table.update_item,
+                Key={"pk": f"alerts#{team}", "sk": hour},
+                UpdateExpression="SET expires_at = :exp ADD sent :one",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                ExpressionAttributeValues={
+                    ":one": Decimal(1),
+                    ":cap": Decimal(self.alerts_per_hour),
+                    ":exp": int(now.timestamp()) + 2 * 3600,
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as err:
+            if self._is_condition_failure(err):
+                return None
+            raise
+        return int(answer["Attributes"]["sent"])
 
     def close_exception(self, code: str, entity: str, now: datetime, resolution: str) -> bool:
         try:
