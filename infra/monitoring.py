@@ -159,7 +159,12 @@ class Monitoring(Construct):
     def _dashboard(self, config: Config, queues: Queues, functions: Functions) -> cloudwatch.Dashboard:
         """One row per flow (throughput, errors, its queue), then the orders' latency, the open exceptions by
         owner and the ERP budget used by each API application."""
-        board = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
+        board = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{Stack.of(self).stack_name}-operations",
+            default_interval=Duration.hours(6),
+        )
         five = Duration.minutes(5)
         for flow in DASHBOARD_FLOWS:
             q = queue(flow.queue)
