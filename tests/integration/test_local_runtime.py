@@ -17,7 +17,8 @@ import pytest
 from local import provision as prov
 from local.runtime import LocalRuntime
 from shared import resources
-from shared.config import parse_config
+from shared.alerts import topic_env_var
+from shared.config import Team, parse_config
 from tests.integration import handlers_for_tests as h
 
 # Also listed in tests/conftest.py once it names this plugin; a second mention is a no-op.
@@ -69,7 +70,13 @@ def test_provisioning_creates_the_specs_resources_with_their_settings_when_run_t
         *(t.env_var for t in resources.TABLES),
         *(q.env_var for q in resources.QUEUES),
         *(resources.dlq_env_var(q) for q in resources.QUEUES),
+        *(topic_env_var(team) for team in Team),  # the owner teams' alert topics
+        *(prov.inbox_env_var(team) for team in Team),  # and their local inboxes
     }
+    sns = boto3.client("sns")
+    for team in Team:  # run twice, still one inbox subscription per topic
+        subs = sns.list_subscriptions_by_topic(TopicArn=env[topic_env_var(team)])["Subscriptions"]
+        assert [s["Protocol"] for s in subs] == ["sqs"]
     ddb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
 
     for spec in resources.TABLES:
