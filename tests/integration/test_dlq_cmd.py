@@ -265,3 +265,19 @@ def test_whole_queue_redrive_and_every_operator_action_are_recorded_with_who_and
     code, out, _ = run(capsys, "actions", "list", *shop.where)
     assert code == 0 and out.splitlines()[0].split()[:4] == ["AT", "(UTC)", "ACTION", "TARGET"]
     assert len(out.splitlines()) == 5
+
+
+def test_orosync_redrive_still_moves_the_whole_queue_and_is_recorded_too(shop, capsys):
+    shop.dead(order("9"))
+
+    code, out, _ = run(capsys, "redrive", "orders", "--by", "ops:ed", *shop.where)
+
+    assert code == 0 and "copying the messages instead" in out
+    assert shop.visible(shop.queue_url) == [order("9")]
+    (action,) = shop.store.operator_actions(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    assert (action["action"], action["target"], action["by"], action["moved"]) == (
+        "redrive",
+        "queue:orders",
+        "ops:ed",
+        1,
+    )
