@@ -47,15 +47,25 @@ def main(argv: list[str]) -> int:
 
     def action() -> int:
         loc = open_location(args)
+        clock = SystemClock()
         result = map_customer(
             loc.store,
             loc.queue(),
-            SystemClock(),
+            clock,
             args.oro_customer,
             args.erp_customer,
             config=loc.config,
             by=args.by,
             replace=args.replace,
+        )
+        loc.store.record_operator_action(
+            "map",
+            f"customer:{args.oro_customer}",
+            args.by,
+            clock.now(),
+            erp_customer=args.erp_customer,
+            previous=result.previous,
+            released=[r.order_id for r in result.released],
         )
         if result.previous == args.erp_customer:
             print(

@@ -104,6 +104,9 @@ def resolve(argv: list[str]) -> int:
                 by=args.by,
                 note=args.note.strip(),
             )
+        loc.store.record_operator_action(
+            "resolve", args.entity, args.by, now, code=args.code, note=args.note.strip()
+        )
         print(f"{args.code} {args.entity} closed: {resolution}")
         return 0
 

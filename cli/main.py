@@ -18,7 +18,10 @@ commands:
   sandbox cin7 [options]       run the sandbox Cin7 Core v2 API
   local up --config PATH       run the service locally (embedded AWS, webhooks, queues, schedules)
   demo [options]               start everything, place demo orders, print what happened, exit
-  redrive QUEUE [options]      move messages from a queue's DLQ back to the queue
+  redrive QUEUE [options]      move messages from a queue's DLQ back to the queue [--max N]
+  dlq list QUEUE               each dead letter: order (or what it is about), error, receives, age
+  dlq redrive QUEUE            send dead letters back: all, or [--order ID ...] [--error TEXT]; [--dry-run]
+  actions list [--since T]     the operator actions (release, map, resolve, redrive): who and when
   orders show ORDER            an order's state, reasons, open exceptions and timeline
   orders release ORDER         run a held order through the flow again [--accept-storefront-price]
   orders list [--status S]     the orders in one status (default held), with reasons and owners
@@ -43,6 +46,8 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("local", "up"): "local.cli:main",
     ("demo",): "local.demo:main",
     ("redrive",): "cli.redrive_cmd:main",
+    ("dlq",): "cli.dlq_cmd:main",
+    ("actions", "list"): "cli.actions_cmd:main",
     ("orders",): "cli.orders_cmd:main",
     ("customers", "map"): "cli.customers_cmd:main",
     ("customers", "list"): "cli.customers_cmd:list_main",

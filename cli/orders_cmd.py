@@ -301,7 +301,17 @@ def show(loc: Location, order_id: str, as_json: bool) -> int:
 
 def release(loc: Location, order_id: str, accept: bool, by: str) -> int:
     queue = loc.queue()
-    result = release_order(loc.store, queue, SystemClock(), order_id, accept_storefront_price=accept, by=by)
+    clock = SystemClock()
+    result = release_order(loc.store, queue, clock, order_id, accept_storefront_price=accept, by=by)
+    loc.store.record_operator_action(
+        "release",
+        f"order:{order_id}",
+        by,
+        clock.now(),
+        version=result.version,
+        accept_storefront_price=accept,
+        message_id=result.message_id,
+    )
     codes = ", ".join(dict.fromkeys(reason_code(r) or r for r in result.reasons)) or "no recorded reason"
     print(f"released order {order_id} (version {result.version}), held for {codes}")
     if accept:

@@ -2,7 +2,9 @@
 
 Run it once the cause of the failures is fixed; every consumer is idempotent (DESIGN §6), so a message
 that arrives twice does no harm. On AWS it starts an SQS message move task (StartMessageMoveTask) and
-reports its progress. When the endpoint does not implement that API (the embedded moto endpoint), or
+reports its progress; the redrive is recorded as an operator action (who: `--by`) in the state table
+beside the queue, when there is one. `orosync dlq redrive` does the same, and redrives selected messages.
+When the endpoint does not implement that API (the embedded moto endpoint), or
 `--max` asks for part of the DLQ, it copies instead: receive from the DLQ, send to the queue, and
 delete from the DLQ only what was sent.
 
@@ -19,11 +21,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cli.orders_cmd import default_by
 from local.provision import physical_name, session_for
+from shared.adapters.aws.state import StateStore
 from shared.config import load_config
 from shared.errors import ConfigError
 from shared.resources import QUEUES
@@ -223,6 +228,9 @@ def main(argv: list[str]) -> int:
         "--max", type=_positive, dest="max_messages", help="move at most N messages (copies them)"
     )
     parser.add_argument("--wait", action="store_true", help="follow the move task until it ends")
+    parser.add_argument(
+        "--by", default=default_by(), help="who redrives, for the record (default: cli:<user>)"
+    )
     args = parser.parse_args(argv)
 
     service_name = "orosync"
@@ -243,9 +251,35 @@ def main(argv: list[str]) -> int:
     except ClientError as err:
         print(f"orosync redrive: {_code(err)}: {err}", file=sys.stderr)
         return 1
+    _record(args, prefix, result)
     if result.failed or result.status in ("FAILED", "CANCELLED"):
         return 1
     return 0
+
+
+def _record(args: argparse.Namespace, prefix: str, result: RedriveResult) -> None:
+    """The redrive as an operator action (`orosync actions list`), in the state table beside the queue."""
+    session = session_for(args.aws_endpoint)
+    name = physical_name(prefix, "state")
+    try:
+        session.client("dynamodb", endpoint_url=args.aws_endpoint).describe_table(TableName=name)
+    except ClientError as err:
+        if _code(err) != "ResourceNotFoundException":
+            raise
+        print(
+            f"not recorded as an operator action: no state table {name} (`orosync dlq redrive` takes --table)"
+        )
+        return
+    store = StateStore(name, dynamodb=session.resource("dynamodb", endpoint_url=args.aws_endpoint))
+    store.record_operator_action(
+        "redrive",
+        f"queue:{args.queue}",
+        args.by,
+        datetime.now(UTC),
+        method=result.method,
+        moved=result.moved,
+        task=result.task_handle,
+    )
 
 
 def _positive(text: str) -> int:

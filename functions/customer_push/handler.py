@@ -9,17 +9,18 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.bulk_steps import run_step
 from shared.flows.customers import CustomerFlow, CustomerWork
+from shared.flows.dead_letters import RecordingProcessor
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingProcessor("customers")  # records each failure's error for `orosync dlq list`
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

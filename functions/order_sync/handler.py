@@ -14,18 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import CredentialsRejected, NotFound, Throttled
+from shared.flows.dead_letters import RecordingProcessor
 from shared.flows.order_sync import OrderSync
 from shared.observability import ORDER_LATENCY, count_credentials_rejected, logger, metrics, tracer
 from shared.runtime import Runtime
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingProcessor("orders")  # records each failure's error for `orosync dlq list`
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
 # A message deferred this often is failed instead, so endless throttling ends in the DLQ (and its alarm).
 MAX_DEFERRALS = 50

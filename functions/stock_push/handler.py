@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,11 +20,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.adapters.cin7.stock import Cin7Stock
 from shared.adapters.orocommerce.inventory import OroInventory
 from shared.bulk_steps import run_step
+from shared.flows.dead_letters import RecordingProcessor
 from shared.flows.stock import StockFlow, StockWork
 from shared.observability import logger, metrics, tracer
 from shared.runtime import Runtime
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = RecordingProcessor("stock")  # records each failure's error for `orosync dlq list`
 ERP_STEPS = frozenset({"stock_page", "stock_refresh", "stock_webhooks"})
 ORO_STEPS = frozenset({"stock_refresh", "stock_push", "stock_check", "stock_write"})
 

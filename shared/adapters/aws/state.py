@@ -820,6 +820,92 @@ class StateStore:
             if i.get("status") == "open"
         ]
 
+    # -- dead letters and operator actions (`orosync dlq`, shared/flows/dead_letters.py) ---------------
+    # `msgfail#<SQS message id>` / `failure`: the last error a queue consumer raised on that message. SQS keeps
+    # a message's id when it moves it to the DLQ, so `orosync dlq list` can say why each dead letter died.
+    # `operator#<UTC day>` / `<at>#<rand>`: one per operator action (release, map, resolve, redrive).
+    def record_message_failure(self, message_id: str, queue: str, error: str, now: datetime) -> None:
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"msgfail#{message_id}",
+                "sk": "failure",
+                "queue": queue,
+                "error": error[:500],
+                "at": _iso(now),
+                "expires_at": self._expires(now),
+            },
+        )
+
+    def message_failures(self, message_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Message id -> {"error", "at", "queue"} for the messages a consumer recorded a failure for."""
+        name = self._table.name
+        out: dict[str, dict[str, str]] = {}
+        unique = list(dict.fromkeys(message_ids))
+        for start in range(0, len(unique), 100):  # BatchGetItem takes at most 100 keys
+            keys = [{"pk": f"msgfail#{m}", "sk": "failure"} for m in unique[start : start + 100]]
+            request: dict[str, Any] = {name: {"Keys": keys}}
+            while request:
+                page = self._call(self._client.batch_get_item, RequestItems=request)
+                for i in page.get("Responses", {}).get(name, []):
+                    out[str(i["pk"]).removeprefix("msgfail#")] = {
+                        "error": str(i["error"]),
+                        "at": str(i["at"]),
+                        "queue": str(i["queue"]),
+                    }
+                request = page.get("UnprocessedKeys") or {}
+        return out
+
+    def record_operator_action(
+        self, action: str, target: str, by: str, now: datetime, **detail: Any
+    ) -> dict[str, Any]:
+        """Who did what to what, and when (UTC); partitioned by day so a day's actions are one query."""
+        at = _iso(now)
+        self._call(
+            self._table.put_item,
+            Item={
+                "pk": f"operator#{at[:10]}",
+                "sk": f"{at}#{uuid.uuid4().hex[:6]}",
+                "action": action,
+                "target": target,
+                "by": by,
+                "at": at,
+                "detail": json.dumps(detail, default=str, sort_keys=True),
+            },
+        )
+        return {"action": action, "target": target, "by": by, "at": at, **detail}
+
+    def operator_actions(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The operator actions recorded from `since` to `until`, oldest first."""
+        out: list[dict[str, Any]] = []
+        day = since.astimezone(UTC).date()
+        while day <= until.astimezone(UTC).date():
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {
+                    ":p": f"operator#{day.isoformat()}",
+                    ":a": _iso(since),
+                    ":b": _iso(until) + "~",
+                },
+            }
+            while True:
+                page = self._call(self._table.query, **kwargs)
+                for i in page.get("Items", []):
+                    out.append(
+                        {
+                            "action": i["action"],
+                            "target": i["target"],
+                            "by": i["by"],
+                            "at": i["at"],
+                            **json.loads(i["detail"]),
+                        }
+                    )
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            day += timedelta(days=1)
+        return out
+
     # -- watermarks -----------------------------------------------------------------------------------
     def get_watermark(self, name: str) -> datetime | None:
         item = self._call(
