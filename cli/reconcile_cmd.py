@@ -34,7 +34,17 @@ def report_text(results: dict[str, dict[str, Any]]) -> str:
         f"orders reconciled {when(orders['at'])} UTC, updated {when(orders['since'])} .. {when(orders['until'])}",
         "",
         table_text(
-            ["ORDERS", "TO SYNC", "SYNCED", "HELD", "FILTERED", "IN FLIGHT", "ORPHANED", "GHOSTS", "MISMATCHES"],
+            [
+                "ORDERS",
+                "TO SYNC",
+                "SYNCED",
+                "HELD",
+                "FILTERED",
+                "IN FLIGHT",
+                "ORPHANED",
+                "GHOSTS",
+                "MISMATCHES",
+            ],
             [
                 [
                     str(orders["orders"]),

@@ -199,7 +199,9 @@ class ReconcileFlow:
                 result.requeued += 1
                 continue
             if ORPHANED in open_codes.get(entity, set()):
-                result.closed += self.store.close_exception(ORPHANED, entity, now, "accounted for by reconcile")
+                result.closed += self.store.close_exception(
+                    ORPHANED, entity, now, "accounted for by reconcile"
+                )
             bound = [r for r in by_order.get(order.id, []) if r.SaleID == state.sale_id]
             if bound:
                 self._compare_totals(order.id, _taxed_total(oro_order), bound[0], open_codes, result, now)
@@ -252,7 +254,13 @@ class ReconcileFlow:
         )
         if not taken:  # intake took this version in and its message was lost: new work for it on purpose
             self.orders_queue.send(
-                {"kind": "order", "order_id": order_id, "version": version, "source": "reconcile", "received_at": now}
+                {
+                    "kind": "order",
+                    "order_id": order_id,
+                    "version": version,
+                    "source": "reconcile",
+                    "received_at": now,
+                }
             )
         self.store.add_event(order_id, now, "reconcile_requeued", was=was, through_intake=taken)
 
@@ -281,7 +289,9 @@ class ReconcileFlow:
             now,
             f"Oro order total {oro} but Cin7 sale {row.OrderNumber or row.SaleID} total {erp}",
         )
-        result.mismatches.append({"order_id": order_id, "sale_id": row.SaleID, "oro": str(oro), "erp": str(erp)})
+        result.mismatches.append(
+            {"order_id": order_id, "sale_id": row.SaleID, "oro": str(oro), "erp": str(erp)}
+        )
 
     @staticmethod
     def _metrics(result: OrdersResult) -> None:

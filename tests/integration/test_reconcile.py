@@ -127,7 +127,12 @@ def test_a_total_that_differs_between_oro_and_cin7_is_a_mismatch(world):
     after = reconcile(world)
 
     mismatch = [m for m in after["mismatches"] if m["order_id"] == order_id]
-    assert mismatch and mismatch[0] == {"order_id": order_id, "sale_id": sale.ID, "oro": "32.50", "erp": "27.50"}
+    assert mismatch and mismatch[0] == {
+        "order_id": order_id,
+        "sale_id": sale.ID,
+        "oro": "32.50",
+        "erp": "27.50",
+    }
     assert "TOTAL_MISMATCH" in world.exceptions(order_id)
 
 
