@@ -30,6 +30,8 @@ commands:
   customers show ORO_ID        an account's ERP customer, path, approval, exceptions, held orders
   customers onboard ORO_ID     onboard (or update) one Oro account in Cin7 now
   exceptions list [--owner T]  the open named exceptions, by owner team
+  reconcile --report [--json]  the last reconciliation: orphaned orders, ghost sales, total mismatches
+  reconcile --run              queue a reconciliation now
   webhooks ensure --config PATH --url API_URL
                                register (or re-enable) every Cin7 webhook the config needs
   exceptions resolve CODE ENTITY --note TEXT
@@ -56,6 +58,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("exceptions", "list"): "cli.exceptions_cmd:main",
     ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
     ("webhooks", "ensure"): "cli.webhooks_cmd:main",
+    ("reconcile",): "cli.reconcile_cmd:main",
 }
 
 

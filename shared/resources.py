@@ -155,6 +155,16 @@ QUEUES: tuple[QueueSpec, ...] = (
         batch_size=5,
         max_concurrency=2,
     ),
+    # Reconciliation steps (shared/flows/reconcile.py): the orders of the window against the ERP's sales.
+    # A bulk flow: a step may wait for ERP tokens behind the orders.
+    QueueSpec(
+        key="reconcile",
+        env_var="RECONCILE_QUEUE_URL",
+        consumer="reconcile_run",
+        batch_size=1,
+        max_concurrency=2,
+        max_age_seconds=2 * 3600,
+    ),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -321,6 +331,29 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("customers", "orders"),
         secrets=("oro_client",),
         erp_flows=("customers",),
+        alerts=True,
+    ),
+    FunctionSpec(
+        name="reconcile",
+        description="Queues the reconciliation of the window's Oro orders against the ERP's sales.",
+        timeout_seconds=30,
+        schedule=ScheduleSpec(key="reconcile", default_expression="rate(1 hour)"),
+        queues_produced=("reconcile",),
+    ),
+    FunctionSpec(
+        name="reconcile_run",
+        description="Runs one reconciliation step: orphaned orders re-enqueued, ghost sales, total mismatches.",
+        timeout_seconds=300,
+        # Orders' state and the open exceptions (Query), exceptions opened and closed, the result kept;
+        # re-enqueueing goes through intake (PutItem, UpdateItem).
+        table_access=(
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "Query")),
+            TableAccess("rate_budget", ("GetItem", "UpdateItem")),
+        ),
+        # Its own deferred steps, and the orphaned orders enqueued again.
+        queues_produced=("reconcile", "orders"),
+        secrets=("oro_client",),
+        erp_flows=("reconcile",),
         alerts=True,
     ),
 )

@@ -91,6 +91,10 @@ class Runtime:
         return SqsQueue(env_var=queue("customers").env_var)
 
     @cached_property
+    def reconcile_queue(self) -> SqsQueue:
+        return SqsQueue(env_var=queue("reconcile").env_var)
+
+    @cached_property
     def storefront(self) -> OroStorefront:
         creds = self.secret("oro_client", "client_id", "client_secret", system="oro")
         client = OroClient.from_config(self.config.endpoints.oro, creds["client_id"], creds["client_secret"])

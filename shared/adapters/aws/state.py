@@ -1016,6 +1016,24 @@ class StateStore:
         key = {"pk": f"erpsale#{external_id}", "sk": "known"}
         return "Item" in self._call(self._table.get_item, Key=key, ConsistentRead=True)
 
+    # -- reconciliation (shared/flows/reconcile.py) -------------------------------------------------------
+    def put_reconcile_result(self, kind: str, result: dict[str, Any]) -> None:
+        """The last reconciliation of `kind` (`orosync reconcile --report`)."""
+        self._call(
+            self._table.put_item,
+            Item={"pk": "meta#reconcile", "sk": kind, "result": json.dumps(result, default=str)},
+        )
+
+    def reconcile_results(self) -> dict[str, dict[str, Any]]:
+        """The last reconciliation of each kind, by kind."""
+        items = self._call(
+            self._table.query,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": "meta#reconcile"},
+            ConsistentRead=True,
+        ).get("Items", [])
+        return {str(i["sk"]): dict(json.loads(i["result"])) for i in items}
+
     # -- cached reference data (ERP catalogue lookups are not fetched per order) -----------------------
     def get_cached(self, key: str, now: datetime) -> Any | None:
         item = self._call(self._table.get_item, Key={"pk": f"cache#{key}", "sk": "cache"}).get("Item")
