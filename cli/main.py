@@ -27,6 +27,9 @@ commands:
   customers show ORO_ID        an account's ERP customer, path, approval, exceptions, held orders
   customers onboard ORO_ID     onboard (or update) one Oro account in Cin7 now
   exceptions list [--owner T]  the open named exceptions, by owner team
+  audit --config PATH [--days N] [--out DIR]
+                               day-one report (Markdown, JSON, HTML) of what Oro, Cin7 and the config
+                               disagree on; read only
   webhooks ensure --config PATH --url API_URL
                                register (or re-enable) every Cin7 webhook the config needs
   exceptions resolve CODE ENTITY --note TEXT
@@ -51,6 +54,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("exceptions", "list"): "cli.exceptions_cmd:main",
     ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
     ("webhooks", "ensure"): "cli.webhooks_cmd:main",
+    ("audit",): "cli.audit_cmd:main",
 }
 
 
