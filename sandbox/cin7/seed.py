@@ -1,6 +1,6 @@
 """The demo tenant, created through the sandbox's own v2 API (plus one control call to rename price tiers).
 
-Rate budget: a full run makes 24 API calls (one /me, then a look-up before each create so a second run adopts
+Rate budget: a full run makes 22 API calls (one /me, then a look-up before each create so a second run adopts
 what is there instead of failing). That fits in one window of the default 60 calls/minute, so the sandbox does
 not need a higher limit for seeding. If the window is already busy the seeder is throttled like any client:
 it waits and retries on 429/503 (no Retry-After exists; it backs off 1, 2, 4... seconds, capped at 15), so it
@@ -42,8 +42,6 @@ PRODUCTS: tuple[dict[str, Any], ...] = (
         "BOM": (("GAD-200", Decimal("6")),),
     },
     {"SKU": "BOLT-300", "Name": "Bolt 300", "PriceTier1": Decimal("0.25"), "PriceTier2": Decimal("0.2375")},
-    # Sold by phone only: no Oro product and no unit mapping uses it (the demo's Cin7-only SKU, for the audit).
-    {"SKU": "CLIP-900", "Name": "Clip 900", "PriceTier1": Decimal("1.5"), "PriceTier2": Decimal("1.4")},
 )
 CUSTOMERS: tuple[dict[str, Any], ...] = (
     {

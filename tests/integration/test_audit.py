@@ -2,10 +2,11 @@
 demo seed holds (and the few this module adds) is named in the JSON and the HTML, and the audit writes
 nothing to either sandbox and reads Cin7 in pages only.
 
-Seeded: BOLT-300's pallet unit has no mapping, Bolt Brothers has no Cin7 customer, Cin7's CLIP-900 is used
-by no Oro product, Oro's tax code "reduced" and Cin7's "Tax on Sales Inclusive" have no mapping. Added
-here: an Oro-only product KIT-500 whose box mapping disagrees with Oro's rate, an Oro price list no
-mapping names, and an order of Bolt Brothers (held: no Cin7 customer), so missing in Cin7.
+Seeded: BOLT-300's pallet unit has no mapping, Bolt Brothers has no Cin7 customer, Oro's tax code
+"reduced" and Cin7's "Tax on Sales Inclusive" have no mapping. Added here (the seed's exact catalogue and
+price lists are asserted by other suites): an Oro-only product KIT-500 whose case mapping disagrees with
+Oro's rate, a Cin7-only product CLIP-900, an Oro price list no mapping names, and an order of Bolt
+Brothers (held: no Cin7 customer), so missing in Cin7.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
     config = order_config(workdir, **{"units.KIT-500": kit})
     with order_world(workdir, aws_server, config) as w:
         add_oro_product(w, "KIT-500", [("each", 1), ("case", 10)])
+        w.cin7.create_product({"SKU": "CLIP-900", "Name": "Clip 900", "Category": "Hardware", "UOM": "Item"})
         w.oro.create("pricelists", {"name": "Clearance", "priceListCurrencies": ["USD"], "active": True})
         w.held_order = w.place("Bolt Brothers", [("BOLT-300", "each", 100, "0.25")], po_number="AUDIT-1")
         w.synced_order = w.place("Acme Holdings", [("WID-100", "each", 2, "12.00")], po_number="AUDIT-2")
