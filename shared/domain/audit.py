@@ -86,6 +86,7 @@ class OroOrderRef:
     created_at: datetime
     status: str
     customer_id: str = ""
+    po_number: str | None = None
     external_status: str | None = None
     parent_id: str | None = None
     sub_order_ids: tuple[str, ...] = ()
@@ -281,12 +282,14 @@ def missing_orders(
         )
         if decision.action not in SENT:
             continue
-        detail = f"created {o.created_at:%Y-%m-%d %H:%M} UTC, status {o.status!r}"
+        po = f"PO {o.po_number}, " if o.po_number else ""
+        detail = f"{po}created {o.created_at:%Y-%m-%d %H:%M} UTC, status {o.status!r}"
         detail += ": only a voided sale" if o.id in voided else ": no sale"
         note = (notes or {}).get(o.id)
         if note:
             detail += f" ({note})"
-        gaps.append(Gap("order_missing", f"{o.id} {o.identifier}", detail))
+        subject = o.id if o.identifier in ("", o.id) else f"{o.id} {o.identifier}"
+        gaps.append(Gap("order_missing", subject, detail))
     return gaps
 
 
@@ -329,7 +332,9 @@ class Report:
 
     def title(self, kind: str) -> str:
         title = KINDS[kind][0]
-        return f"{title} (last {self.window_days} days)" if kind == "order_missing" else title
+        if kind != "order_missing":
+            return title
+        return f"{title} (last {self.window_days} day{'' if self.window_days == 1 else 's'})"
 
 
 def to_json(report: Report) -> str:
@@ -379,7 +384,7 @@ background:#f0f4f8}.card.bad{background:#fff3f0;border-color:#f5b7a8}.card .n{fo
 .card .t{font-size:.85rem}.card .o{font-size:.75rem;color:#52606d;text-transform:uppercase;letter-spacing:.04em}
 h2{font-size:1.15rem;border-bottom:2px solid #d9e2ec;padding-bottom:.2rem;margin-top:1.6rem}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e4e7eb;
-vertical-align:top}th{background:#f5f7fa;font-weight:600}td.s{white-space:nowrap;font-family:ui-monospace,monospace}
+vertical-align:top}th:first-child{width:32%}th{background:#f5f7fa;font-weight:600}td.s{white-space:nowrap;font-family:ui-monospace,monospace}
 .ok{color:#2f8132}
 """
 

@@ -137,6 +137,7 @@ def run_audit(
             o.created_at or o.updated_at,
             o.internal_status or "",
             o.customer_id or "",
+            o.po_number,
             o.status,
             o.parent_id,
             tuple(o.sub_order_ids),
@@ -159,7 +160,7 @@ def run_audit(
     missing = missing_orders(orders, sales, config, since)
     notes = {}
     for g in missing:
-        order_id = g.subject.split(" ", 1)[0]
+        order_id = g.subject.split(" ", 1)[0]  # "id" or "id identifier"
         state = store.get_order(order_id)
         if state.status != "new" or state.reasons:
             notes[order_id] = f"{state.status}: {'; '.join(state.reasons)}" if state.reasons else state.status
@@ -178,7 +179,7 @@ def run_audit(
             "Oro price lists": len(price_lists),
             "Oro tax codes": len(tax_codes),
             "Cin7 tax rules": len(tax_rules),
-            f"Oro orders changed in {days} days": len(orders),
+            "Oro orders changed in the window": len(orders),
             "Cin7 sales": len(sales),
         },
     )
