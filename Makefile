@@ -8,7 +8,7 @@ CONFIG ?= config/example.yaml
 # jsii reads this as the list of Node major versions whose end-of-life banner to silence.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: venv run test lint synth deploy bench clean
+.PHONY: venv run test lint docs synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions local cli sandbox infra
+
+## The operations guide's generated tables (exceptions catalogue, alarms) rewritten from the code.
+docs: $(STAMP)
+	$(BIN)/python -m shared.operations_guide
 
 ## CloudFormation template into cdk.out/ (the CDK CLI is installed locally, not globally).
 node_modules/.bin/cdk:

@@ -22,10 +22,11 @@ from typing import Any
 import httpx
 
 from local.environment import LocalEnvironment, OrderLineSpec
+from local.provision import alerts_sent
 from shared.adapters.aws.queue import SqsQueue
 from shared.adapters.cin7.stock import availability_row
 from shared.adapters.cin7.webhook import FULFILMENT_EVENTS, ensure_webhook, webhooks_for
-from shared.config import load_config
+from shared.config import Team, load_config
 from shared.domain.stock import sellable, units_of
 from shared.errors import ConfigError
 from shared.flows.release import map_customer, release_order
@@ -841,9 +842,29 @@ def main(argv: list[str]) -> int:
             print(f"  {'ok  ' if out.ok else 'FAIL'} {scenario.title}", flush=True)
             rows.append(out)
         print(render(env, rows))
+        print(operations_report(env))
         if args.audit is not None:
             audited = max(audited, _audit(env, args.audit))
     return 0 if all(r.ok for r in rows) and audited == 0 else 1
+
+
+def operations_report(env: LocalEnvironment) -> str:
+    """What the owners would have heard: the open exceptions by owner team and every alert published to the
+    owner topics (each exception's first opening; the embedded SNS delivers them to inbox queues)."""
+    store = env.state()
+    lines = ["", "open exceptions by owner:"]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for e in store.open_exceptions():
+        by_owner.setdefault(e["owner"], []).append(e)
+    for team in Team:
+        mine = sorted(by_owner.get(team.value, []), key=lambda e: str(e["first_seen"]))
+        listed = ", ".join(f"{e['code']} {e['entity']}" for e in mine) or "-"
+        lines.append(f"  {team.value:<17} {len(mine):>2}  {listed}")
+    sent = alerts_sent(env.env)
+    lines += ["", f"alerts sent to the owner topics ({len(sent)}, one per exception opened):"]
+    for alert in sent:
+        lines.append(f"  {alert['team']:<17} {alert['subject']}")
+    return "\n".join(lines)
 
 
 def _audit(env: LocalEnvironment, out: str) -> int:

@@ -16,6 +16,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shared.adapters.aws.state import StateStore
+from shared.alerts import topic_env_var
+from shared.config import Team
 from shared.resources import (
     FUNCTIONS,
     QUEUES,
@@ -76,8 +78,10 @@ def provision(
     queues: Sequence[QueueSpec] = QUEUES,
     functions: Sequence[FunctionSpec] = FUNCTIONS,
     visibility_timeouts: Mapping[str, int] | None = None,
+    alerts: bool = True,
 ) -> dict[str, str]:
-    """Create (or reuse) every table and queue + DLQ; return env var name -> table name or queue URL.
+    """Create (or reuse) every table and queue + DLQ, and the owner teams' alert topics (`alerts`); return env
+    var name -> table name, queue URL or topic ARN.
 
     `visibility_timeouts` (queue key -> seconds) overrides the spec-derived value; only tests use it,
     to see redelivery in a second instead of six function timeouts.
@@ -98,7 +102,59 @@ def provision(
         queue_url, dlq_url = ensure_queue(sqs, prefix, q, seconds)
         env[q.env_var] = queue_url
         env[dlq_env_var(q)] = dlq_url
+    if alerts:
+        sns = s.client("sns", endpoint_url=endpoint_url)
+        for team in Team:
+            env[topic_env_var(team)], env[inbox_env_var(team)] = ensure_alert_topic(sns, sqs, prefix, team)
     return env
+
+
+def inbox_env_var(team: Team) -> str:
+    return f"ALERTS_INBOX_{team.value.upper()}"
+
+
+def ensure_alert_topic(sns: Any, sqs: Any, prefix: str, team: Team) -> tuple[str, str]:
+    """The team's topic (`<prefix>-alerts-<team>`, as the stack's topic in infra/monitoring.py) and, in place of
+    the owner's e-mail subscription, an SQS inbox subscribed to it that records every alert published, for
+    `orosync demo` and the tests to read (`alerts_sent`). Returns (topic ARN, inbox URL)."""
+    arn = str(sns.create_topic(Name=physical_name(prefix, f"alerts-{team.value}"))["TopicArn"])
+    inbox = _create_or_update(sqs, physical_name(prefix, f"alerts-{team.value}-inbox"), {})
+    inbox_arn = queue_arn(sqs, inbox)
+    subscribed = {
+        sub["Endpoint"] for sub in sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", [])
+    }
+    if inbox_arn not in subscribed:
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=inbox_arn)
+    return arn, inbox
+
+
+def alerts_sent(
+    env: Mapping[str, str], *, session: boto3.session.Session | None = None
+) -> list[dict[str, Any]]:
+    """Every alert published to the owner topics so far, drained from their inboxes: team, subject, message
+    and attributes, oldest first per team."""
+    sqs = _session(session).client("sqs")
+    out: list[dict[str, Any]] = []
+    for team in Team:
+        url = env.get(inbox_env_var(team))
+        while url:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = batch.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                note = json.loads(message["Body"])
+                attributes = {k: v.get("Value") for k, v in (note.get("MessageAttributes") or {}).items()}
+                out.append(
+                    {
+                        "team": team.value,
+                        "subject": note.get("Subject"),
+                        "message": note.get("Message"),
+                        "attributes": attributes,
+                    }
+                )
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return out
 
 
 def ensure_table(ddb: Any, name: str, spec: TableSpec) -> str:

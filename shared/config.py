@@ -445,14 +445,28 @@ class Schedules(_Strict):
     fulfilment_poll: str = "rate(10 minutes)"
     fulfilment_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     reconcile: str = "rate(1 hour)"
+    exception_digest: str = "rate(1 hour)"  # metrics hourly; the digest itself once a day (`alerts`)
 
     @field_validator(
-        "order_poll", "stock_sync", "price_sync", "customer_sync", "fulfilment_poll", "reconcile"
+        "order_poll",
+        "stock_sync",
+        "price_sync",
+        "customer_sync",
+        "fulfilment_poll",
+        "reconcile",
+        "exception_digest",
     )
     @classmethod
     def _expression(cls, v: str) -> str:
         parse_schedule(v)  # the grammar the local runtime fires and EventBridge takes (ScheduleError)
         return v
+
+
+class Alerts(_Strict):
+    """What the owners hear besides each exception's first opening (shared/flows/digest.py, README "Operations")."""
+
+    digest_hour_utc: int = Field(default=7, ge=0, le=23)  # the daily digest goes out in this hour (UTC)
+    held_order_max_hours: int = Field(default=24, ge=1, le=24 * 30)  # an order held longer alarms operations
 
 
 class Owner(_Strict):
@@ -483,6 +497,7 @@ class Config(_Strict):
     fulfilment: FulfilmentSync = FulfilmentSync()
     stock: Stock
     schedules: Schedules = Schedules()
+    alerts: Alerts = Alerts()
     owners: dict[Team, Owner]
 
     @field_validator("owners")

@@ -98,6 +98,32 @@ def count_credentials_rejected(system: str) -> None:
         pass
 
 
+# Metrics with dimensions of their own (not the invocation's flow), each behind one alarm or dashboard widget
+# (infra/monitoring.py):
+HEARTBEAT = "Heartbeat"  # a scheduled function ran (dimension `function`): a schedule that stops alarms
+ERP_TOKENS_TAKEN = "ErpTokensTaken"  # one ERP call's token (dimension `application`): the budget used
+ERP_BUDGET_EXHAUSTED = "ErpBudgetExhausted"  # a step found no token (dimension `application`)
+ORDER_LATENCY = "OrderLatencySeconds"  # order_sync: intake to the synced sale (flow `orders`, system `erp`)
+
+
+def count_once(name: str, dimensions: dict[str, str], value: float = 1) -> None:
+    """One data point of `name` published at once under `service` + `dimensions` (see
+    `count_credentials_rejected` for why not the invocation's metric set)."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, **dimensions},
+    ):
+        pass
+
+
+def heartbeat(function: str) -> None:
+    """Every scheduled function calls this once per run (infra alarms when one stops coming)."""
+    count_once(HEARTBEAT, {"function": function})
+
+
 logger = Logger(service=SERVICE, utc=True)
 tracer = Tracer(service=SERVICE)
 metrics = ThreadMetrics(service=SERVICE, namespace=NAMESPACE)

@@ -38,6 +38,8 @@ class QueueSpec:
     # Event source MaximumConcurrency (2..1000; None = no cap). Every worker shares one ERP rate budget, so
     # more workers than the budget can feed only wait on each other.
     max_concurrency: int | None = None
+    # A message older than this alarms (`<Key>OldestMessage`, shared/alarms.py): the consumer is not keeping up.
+    max_age_seconds: int = 15 * 60
 
     @property
     def dlq_key(self) -> str:
@@ -83,6 +85,9 @@ class FunctionSpec:
     secrets: tuple[str, ...] = field(default=())  # config keys under `secrets` the function reads
     # ERP flows it calls Cin7 for (`Runtime.erp(flow)`): each must be served by an `erp.applications` entry.
     erp_flows: tuple[str, ...] = ()
+    # It opens named exceptions, so it tells their owners: the owner teams' topics (`ALERTS_TOPIC_<TEAM>`,
+    # sns:Publish; shared/alerts.py). Derived from the code by tests/unit/test_function_permissions.py.
+    alerts: bool = False
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -116,10 +121,23 @@ QUEUES: tuple[QueueSpec, ...] = (
         key="orders", env_var="ORDERS_QUEUE_URL", consumer="order_sync", batch_size=5, max_concurrency=2
     ),
     # Stock steps (shared/flows/stock.py): pages of the ERP's availability, pushes of 100 SKUs, checks.
-    QueueSpec(key="stock", env_var="STOCK_QUEUE_URL", consumer="stock_push", batch_size=5, max_concurrency=2),
+    # Bulk runs wait for ERP tokens below the orders' reserve: their messages may wait long by design.
+    QueueSpec(
+        key="stock",
+        env_var="STOCK_QUEUE_URL",
+        consumer="stock_push",
+        batch_size=5,
+        max_concurrency=2,
+        max_age_seconds=2 * 3600,
+    ),
     # Price steps (shared/flows/prices.py): one price list mapping, or up to 20 Cin7 product updates, each.
     QueueSpec(
-        key="prices", env_var="PRICES_QUEUE_URL", consumer="price_push", batch_size=1, max_concurrency=2
+        key="prices",
+        env_var="PRICES_QUEUE_URL",
+        consumer="price_push",
+        batch_size=1,
+        max_concurrency=2,
+        max_age_seconds=2 * 3600,
     ),
     # Fulfilment steps (shared/flows/fulfilment.py): one sale's progress to its Oro order, or a scan.
     QueueSpec(
@@ -179,6 +197,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         ),
         queues_produced=("orders",),
         secrets=("oro_client",),
+        alerts=True,
     ),
     FunctionSpec(
         name="order_sync",
@@ -194,6 +213,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("orders",),
         secrets=("oro_client", "cin7_orders"),
         erp_flows=("orders",),
+        alerts=True,
     ),
     FunctionSpec(
         name="stock_sync",
@@ -215,6 +235,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         # and the credentials of the ERP application serving `stock` (infra grants that from the config)
         secrets=("oro_client",),
         erp_flows=("stock",),
+        alerts=True,
     ),
     FunctionSpec(
         name="price_sync",
@@ -237,6 +258,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("prices",),
         secrets=("oro_client",),
         erp_flows=("prices",),
+        alerts=True,
     ),
     FunctionSpec(
         name="fulfilment_poll",
@@ -256,6 +278,15 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("fulfilment",),
         secrets=("oro_client",),
         erp_flows=("fulfilment",),
+        alerts=True,
+    ),
+    FunctionSpec(
+        name="exception_digest",
+        description="Open exceptions per owner and past their SLA as metrics; each owner's daily digest.",
+        timeout_seconds=60,
+        schedule=ScheduleSpec(key="exception_digest", default_expression="rate(1 hour)"),
+        table_access=(TableAccess("state", ("Query", "PutItem", "UpdateItem")),),
+        alerts=True,
     ),
     FunctionSpec(
         name="customer_sync",
@@ -290,6 +321,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         queues_produced=("customers", "orders"),
         secrets=("oro_client",),
         erp_flows=("customers",),
+        alerts=True,
     ),
 )
 

@@ -21,6 +21,7 @@ from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.erp import Cin7Erp
 from shared.adapters.orocommerce.client import OroClient
 from shared.adapters.orocommerce.storefront import OroStorefront
+from shared.alerts import OwnerAlerts
 from shared.config import Config, config_from_env
 from shared.resources import queue
 
@@ -58,7 +59,13 @@ class Runtime:
 
     @cached_property
     def state(self) -> StateStore:
-        return StateStore()
+        alerts = self.alerts
+        return StateStore(on_exception_opened=alerts.exception_opened if alerts else None)
+
+    @cached_property
+    def alerts(self) -> OwnerAlerts | None:
+        """The owner teams' topics, if this function publishes to them (`FunctionSpec.alerts`)."""
+        return OwnerAlerts.from_env()
 
     @cached_property
     def orders_queue(self) -> SqsQueue:

@@ -10,6 +10,7 @@ after maxReceiveCount.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.errors import CredentialsRejected, NotFound, Throttled
 from shared.flows.order_sync import OrderSync
-from shared.observability import count_credentials_rejected, logger, metrics, tracer
+from shared.observability import ORDER_LATENCY, count_credentials_rejected, logger, metrics, tracer
 from shared.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -41,6 +42,7 @@ class OrderWork(BaseModel):
     source: str = "unknown"
     deferrals: int = 0
     credential_deferrals: int = 0
+    received_at: datetime | None = None  # when intake took the order version in (webhook or poll)
 
 
 def _defer(work: OrderWork, seconds: float, *, counter: str = "deferrals") -> None:
@@ -85,6 +87,9 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     outcome = "".join(part.title() for part in result.outcome.split("_"))  # e.g. OrderCancelBlocked
     metrics.add_metric(name=f"Order{outcome}", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ErpCallsPerOrder", unit=MetricUnit.Count, value=result.erp_calls)
+    if result.outcome == "synced" and work.received_at is not None:  # the dashboard's Oro → Cin7 latency
+        seconds = (rt.clock.now() - work.received_at).total_seconds()
+        metrics.add_metric(name=ORDER_LATENCY, unit=MetricUnit.Seconds, value=max(0.0, seconds))
     return {"order_id": work.order_id, "outcome": result.outcome, "sale_id": result.sale_id}
 
 

@@ -6,7 +6,7 @@ scans on its schedule, Cin7's sale webhooks queue `sale` steps):
 
 - `sale`: an event is only a hint. The sale is read afresh (by its id, or by its order number for the events
   that name only a task), matched to its Oro order by the ExternalID this service gave it (a sale the service
-  did not create is ignored and counted), and, under the order's lease:
+  did not create is ignored and counted), and, under the order's fulfilment lease (its own: a shipment never waits for the order flow):
   - each shipment's tracking numbers are on the Oro order (`ordershippingtrackings`, carrier as method): one
     per number, a number Cin7 changed replaces the one this service added, none added twice;
   - the shipping status follows what has shipped, per line in Oro units (`shared/domain/fulfilment.py`), and
@@ -54,6 +54,7 @@ from shared.ports import Clock, WorkQueue
 
 WATERMARK = "fulfilment"
 LEASE_SECONDS = 60
+LEASE_ITEM = "fulfilment"  # the fulfilment flow's own lease: never waits for the order flow's
 # Cin7 tries a webhook 6 times over about 76 minutes (reference §7): a change older than that which no
 # webhook brought means the webhook is off or failing.
 MISSED_AFTER = timedelta(minutes=90)
@@ -155,11 +156,11 @@ class FulfilmentFlow:
             # a sale made in Cin7 itself, or by another integration: not ours to report on
             logger.info("sale not made by this service", extra={"sale_id": sale.ID, "event": work.event})
             return Applied("ignored", detail="a sale this service did not create")
-        token = self.state.acquire_lease(order_id, self.clock.now(), LEASE_SECONDS)
+        token = self.state.acquire_lease(order_id, self.clock.now(), LEASE_SECONDS, item=LEASE_ITEM)
         try:
             return self._apply(order_id, sale, work)
         finally:
-            self.state.release_lease(order_id, token)
+            self.state.release_lease(order_id, token, item=LEASE_ITEM)
 
     def _apply(self, order_id: str, sale: Any, work: FulfilmentWork) -> Applied:
         now = self.clock.now()

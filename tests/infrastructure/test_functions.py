@@ -6,7 +6,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from shared.config import CONFIG_ENV_VAR, load_config
+from shared.alerts import topic_env_var
+from shared.config import CONFIG_ENV_VAR, Team, load_config
 from shared.observability import NAMESPACE, SERVICE
 from shared.resources import FUNCTIONS, QUEUES, TABLES, function, queue, table
 from tests.infrastructure.conftest import EXAMPLE_CONFIG, function_id, only
@@ -50,6 +51,8 @@ def test_function_env_names_each_table_and_queue_when_its_spec_uses_them(templat
         expected = {table(k).env_var for k in spec.tables} | {
             queue(k).env_var for k in (*spec.queues_produced, *consumed)
         }
+        if spec.alerts:  # the owner teams' topics (shared/alerts.py)
+            expected |= {topic_env_var(team) for team in Team}
         resource_vars = {k for k, v in env.items() if isinstance(v, dict)}  # a Ref to a table or queue
 
         assert resource_vars == expected, spec.name

@@ -12,6 +12,7 @@ Brothers (held: no Cin7 customer), so missing in Cin7.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -71,8 +72,20 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
         w.oro.create("pricelists", {"name": "Clearance", "priceListCurrencies": ["USD"], "active": True})
         w.held_order = w.place("Bolt Brothers", [("BOLT-300", "each", 100, "0.25")], po_number="AUDIT-1")
         w.synced_order = w.place("Acme Holdings", [("WID-100", "each", 2, "12.00")], po_number="AUDIT-2")
-        w.settle()
+        settle_both(w)
         yield w
+
+
+def settle_both(world: OrderWorld) -> None:
+    """Oro's webhooks, then Cin7's (a retry unit after the change: CLIP-900's product event), answered and
+    the service idle: what the audit then sees in the sandboxes' counters is its own."""
+    assert world.env.cin7 is not None
+    world.settle()
+    deadline = time.monotonic() + 60
+    while any(d["State"] == "pending" for d in world.env.cin7.webhook_deliveries()):
+        assert time.monotonic() < deadline, "Cin7 webhooks still pending after 60 s"
+        time.sleep(0.2)
+    world.settle()
 
 
 @pytest.fixture(scope="module")

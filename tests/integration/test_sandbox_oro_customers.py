@@ -241,7 +241,7 @@ def test_customer_created_and_updated_webhooks_are_sent(
     # the poll's filters on customers
     found = oro_api.http.get("/customers", params={"filter[externalId]": "CIN7-ACME,OTHER"}).json()["data"]
     assert [c["id"] for c in found] == [acme["id"]]
-    since = acme["attributes"]["updatedAt"]
+    since = r.json()["data"]["attributes"]["updatedAt"]  # the update's, not the create's (a second may pass)
     oro_api.control.post("/clock", json={"advance_seconds": 5})
     bolt = oro_api.create("customers", {"name": "Bolt Brothers"})["data"]
     later = oro_api.http.get("/customers", params={"filter[updatedAt][gt]": since}).json()["data"]

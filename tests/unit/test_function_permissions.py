@@ -133,3 +133,20 @@ def test_each_function_declares_the_erp_flows_its_handler_calls():
     for spec in FUNCTIONS:
         text = (ROOT / "functions" / spec.name / "handler.py").read_text()
         assert set(re.findall(r"\.erp\(\"(\w+)\"\)", text)) == set(spec.erp_flows), spec.name
+
+
+def test_a_function_publishes_owner_alerts_exactly_when_its_code_opens_exceptions():
+    # `StateStore.open_exception` tells the owner (shared/alerts.py), and `Runtime.alerts` publishes directly
+    # (the digest): the function needs the topics then.
+    for spec in FUNCTIONS:
+        modules = _modules(spec)
+        uses = {n.attr for m in modules for n in ast.walk(m) if isinstance(n, ast.Attribute)}
+        publishes = "open_exception" in _called_names(modules) or "alerts" in uses
+        assert spec.alerts == publishes, spec.name
+
+
+def test_each_scheduled_function_sends_its_heartbeat():
+    # infra/monitoring.py alarms when a schedule's heartbeat stops coming: each must send its own
+    for spec in FUNCTIONS:
+        text = (ROOT / "functions" / spec.name / "handler.py").read_text()
+        assert (f'heartbeat("{spec.name}")' in text) == (spec.schedule is not None), spec.name

@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import Config
 from shared.errors import ConfigError, Throttled, Transient
-from shared.observability import logger
+from shared.observability import ERP_BUDGET_EXHAUSTED, ERP_TOKENS_TAKEN, count_once, logger
 from shared.resources import table
 
 PRIORITY_FLOWS = frozenset({"orders", "fulfilment"})
@@ -184,6 +184,7 @@ class RateBudget:
             tokens, stamp, version = self._level(item, now)
             if tokens - 1 >= floor:
                 if self._take(tokens - 1, stamp, version, flow):
+                    count_once(ERP_TOKENS_TAKEN, {"application": self.application})
                     return
                 conflicts += 1
                 if conflicts >= self.max_conflicts:
@@ -198,6 +199,7 @@ class RateBudget:
                 self._sleep(wait)
                 waited += wait
                 continue
+            count_once(ERP_BUDGET_EXHAUSTED, {"application": self.application})
             raise BudgetExhausted(
                 f"rate budget {self.application}: no token for flow {flow} for {wait:.1f} s",
                 system=SYSTEM,

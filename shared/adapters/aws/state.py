@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -158,11 +158,20 @@ STOCK_RUN_TTL_SECONDS = 24 * 3600
 
 
 class StateStore:
-    def __init__(self, table_name: str | None = None, *, dynamodb: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str | None = None,
+        *,
+        dynamodb: Any = None,
+        on_exception_opened: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         name = table_name or os.environ[table("state").env_var]
         self._table = (dynamodb or boto3.resource("dynamodb")).Table(name)
         self._client = self._table.meta.client
         self._created: str | None = None
+        # Tells the exception's owner (shared/alerts.py); True once told. Called by `open_exception` while the
+        # record says nobody was told yet.
+        self.on_exception_opened = on_exception_opened
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _call(self, fn: Any, **kwargs: Any) -> Any:
@@ -255,14 +264,17 @@ class StateStore:
         ).get("Item")
         return OrderState.from_item(order_id, item)
 
-    def acquire_lease(self, order_id: str, now: datetime, seconds: float) -> str:
-        """Exclusive right to work on the order until it expires; raises LeaseHeld otherwise."""
+    def acquire_lease(self, order_id: str, now: datetime, seconds: float, *, item: str = "state") -> str:
+        """Exclusive right to work on the order until it expires; raises LeaseHeld otherwise. `item`: whose
+        lease: the order flow's (`state`, the default) or the fulfilment flow's (`fulfilment`, its record),
+        so a shipment applied to the Oro order never waits for the order flow, nor the other way round."""
         token = uuid.uuid4().hex
         until = now + timedelta(seconds=seconds)
+        key = {"pk": f"order#{order_id}", "sk": item}
         try:
             self._call(
                 self._table.update_item,
-                Key={"pk": f"order#{order_id}", "sk": "state"},
+                Key=key,
                 # No TTL on order state: the binding must outlive any later update of the order.
                 UpdateExpression="SET lease_token = :t, lease_until = :u",
                 ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
@@ -272,18 +284,16 @@ class StateStore:
         except ClientError as err:
             if not self._is_condition_failure(err):
                 raise
-            item = self._call(
-                self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "state"}, ConsistentRead=True
-            ).get("Item", {})
-            held_until = _parse_iso(item["lease_until"]) if "lease_until" in item else now
+            held = self._call(self._table.get_item, Key=key, ConsistentRead=True).get("Item", {})
+            held_until = _parse_iso(held["lease_until"]) if "lease_until" in held else now
             wait = max(1.0, (held_until - now).total_seconds())
             raise LeaseHeld(f"order {order_id} is being processed by another worker", wait) from None
 
-    def release_lease(self, order_id: str, token: str) -> None:
+    def release_lease(self, order_id: str, token: str, *, item: str = "state") -> None:
         try:
             self._call(
                 self._table.update_item,
-                Key={"pk": f"order#{order_id}", "sk": "state"},
+                Key={"pk": f"order#{order_id}", "sk": item},
                 UpdateExpression="REMOVE lease_token, lease_until",
                 ConditionExpression="lease_token = :t",
                 ExpressionAttributeValues={":t": token},
@@ -678,11 +688,13 @@ class StateStore:
 
     # -- named exceptions -----------------------------------------------------------------------------
     def open_exception(self, code: str, entity: str, now: datetime, detail: str) -> None:
-        """One record per (type, entity): first seen, last seen, count. Never duplicated by retries."""
+        """One record per (type, entity): first seen, last seen, count. Never duplicated by retries. Its owner is
+        told once per opening (`on_exception_opened`, then `notified_at`), however often it is seen again."""
         etype = exception_type(code)
-        self._call(
+        key = {"pk": f"exception#{code}#{entity}", "sk": "exception"}
+        item = self._call(
             self._table.update_item,
-            Key={"pk": f"exception#{code}#{entity}", "sk": "exception"},
+            Key=key,
             UpdateExpression=(
                 "SET #st = :open, gsi1pk = :g1, gsi1sk = :g2, owner_team = :owner, blocks = :blocks, "
                 "detail = :detail, last_seen = :now, first_seen = if_not_exists(first_seen, :now) "
@@ -699,14 +711,34 @@ class StateStore:
                 ":now": _iso(now),
                 ":one": Decimal(1),
             },
-        )
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        if self.on_exception_opened is None or "notified_at" in item:
+            return
+        if not self.on_exception_opened(self._exception_view(item)):
+            return  # not told: tried again the next time it is seen
+        try:
+            self._call(
+                self._table.update_item,
+                Key=key,
+                UpdateExpression="SET notified_at = :now",
+                ConditionExpression="#st = :open AND attribute_not_exists(notified_at)",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":now": _iso(now), ":open": "open"},
+            )
+        except ClientError as err:
+            if not self._is_condition_failure(err):
+                raise
 
     def close_exception(self, code: str, entity: str, now: datetime, resolution: str) -> bool:
         try:
             self._call(
                 self._table.update_item,
                 Key={"pk": f"exception#{code}#{entity}", "sk": "exception"},
-                UpdateExpression="SET #st = :closed, gsi1pk = :g1, closed_at = :now, resolution = :r",
+                # the next opening is a new occurrence: its owner is told again
+                UpdateExpression=(
+                    "SET #st = :closed, gsi1pk = :g1, closed_at = :now, resolution = :r REMOVE notified_at"
+                ),
                 ConditionExpression="#st = :open",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
@@ -892,17 +924,17 @@ class StateStore:
         item = self._call(
             self._table.get_item, Key={"pk": f"order#{order_id}", "sk": "fulfilment"}, ConsistentRead=True
         ).get("Item")
-        return dict(json.loads(item["record"])) if item else {}
+        return dict(json.loads(item["record"])) if item and "record" in item else {}  # a lease only: none yet
 
     def put_fulfilment_record(self, order_id: str, record: dict[str, Any]) -> None:
-        """Written under the order's lease (`acquire_lease`), so one writer at a time."""
+        """Written under the fulfilment lease (`acquire_lease(..., item="fulfilment")`, on the same item, which
+        this update leaves in place), so one writer at a time."""
         self._call(
-            self._table.put_item,
-            Item={
-                "pk": f"order#{order_id}",
-                "sk": "fulfilment",
-                "record": json.dumps(record, sort_keys=True),
-            },
+            self._table.update_item,
+            Key={"pk": f"order#{order_id}", "sk": "fulfilment"},
+            UpdateExpression="SET #r = :r",
+            ExpressionAttributeNames={"#r": "record"},
+            ExpressionAttributeValues={":r": json.dumps(record, sort_keys=True)},
         )
 
     # -- stock (shared/flows/stock.py) ------------------------------------------------------------------
