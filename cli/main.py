@@ -32,6 +32,9 @@ commands:
   exceptions list [--owner T]  the open named exceptions, by owner team
   reconcile --report [--json]  the last reconciliation: orphaned orders, ghost sales, total mismatches
   reconcile --run              queue a reconciliation now
+  audit --config PATH [--days N] [--out DIR]
+                               day-one report (Markdown, JSON, HTML) of what Oro, Cin7 and the config
+                               disagree on; read only
   webhooks ensure --config PATH --url API_URL
                                register (or re-enable) every Cin7 webhook the config needs
   exceptions resolve CODE ENTITY --note TEXT
@@ -59,6 +62,7 @@ ROUTES: dict[tuple[str, ...], str] = {
     ("exceptions", "resolve"): "cli.exceptions_cmd:resolve",
     ("webhooks", "ensure"): "cli.webhooks_cmd:main",
     ("reconcile",): "cli.reconcile_cmd:main",
+    ("audit",): "cli.audit_cmd:main",
 }
 
 

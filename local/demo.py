@@ -807,6 +807,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--config", default="config/example.yaml", help="config file (endpoints are replaced)"
     )
+    parser.add_argument(
+        "--audit",
+        metavar="DIR",
+        help="run `orosync audit` against the demo sandboxes right after seeding (reports in DIR/day-one) "
+        "and after the scenarios (in DIR)",
+    )
     args = parser.parse_args(argv)
     try:
         base = load_config(args.config)
@@ -824,6 +830,8 @@ def main(argv: list[str]) -> int:
     ):
         print("seeding both sandboxes through their APIs…", flush=True)
         env.seed()
+        # The consultant's day one: what the seeded data and the config disagree on, before any order.
+        audited = 0 if args.audit is None else _audit(env, str(Path(args.audit) / "day-one"))
         for scenario in SCENARIOS:
             out = Outcome(scenario.title, expected=scenario.expected)
             try:
@@ -835,7 +843,9 @@ def main(argv: list[str]) -> int:
             rows.append(out)
         print(render(env, rows))
         print(operations_report(env))
-    return 0 if all(r.ok for r in rows) else 1
+        if args.audit is not None:
+            audited = max(audited, _audit(env, args.audit))
+    return 0 if all(r.ok for r in rows) and audited == 0 else 1
 
 
 def operations_report(env: LocalEnvironment) -> str:
@@ -855,3 +865,13 @@ def operations_report(env: LocalEnvironment) -> str:
     for alert in sent:
         lines.append(f"  {alert['team']:<17} {alert['subject']}")
     return "\n".join(lines)
+
+
+def _audit(env: LocalEnvironment, out: str) -> int:
+    """`orosync audit` on what the demo left behind: its config, embedded AWS and sandboxes."""
+    from cli.audit_cmd import main as audit  # the operator's command, as they would run it
+
+    assert env.aws is not None
+    print(f"\norosync audit of the demo sandboxes → {out}", flush=True)
+    argv = ["--config", str(env.config_path), "--aws-endpoint", env.aws.endpoint_url, "--prefix", env.prefix]
+    return audit([*argv, "--days", "1", "--out", out])

@@ -34,7 +34,8 @@ PRODUCTS: list[tuple[str, str, list[tuple[str, int]], dict[str, int]]] = [
 ]
 
 # Product tax codes (TaxBundle); BOLT-300 has none, so the integration's default rule applies to it.
-TAX_CODES = [("standard", "Standard rate goods")]
+# "reduced" is on no product and in no `tax.rules`: the demo's unmapped tax code (`orosync audit` names it).
+TAX_CODES = [("standard", "Standard rate goods"), ("reduced", "Reduced rate goods")]
 PRODUCT_TAX_CODES = {"WID-100": "standard", "GAD-200": "standard"}
 
 # Wholesale prices per unit (quantity 1, USD); Contract is 5% lower except where the brief fixes it.

@@ -1018,6 +1018,13 @@ class OroClient:
 
     # ------------------------------------------------------------------------------------- prices
 
+    def iter_tax_codes(self, page_size: int | None = None) -> Iterator[str]:
+        """The product tax codes (TaxBundle `producttaxcodes.code`), every page."""
+        for r, _ in self.iter_resources("producttaxcodes", page_size=page_size):
+            code = r.attr("code")
+            if code:
+                yield str(code)
+
     def iter_price_lists(self, page_size: int | None = None) -> Iterator[OroPriceList]:
         for r, _ in self.iter_resources("pricelists", page_size=page_size):
             yield self._typed("GET /pricelists", OroPriceList.from_resource, r)
