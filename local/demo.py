@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from cli.reconcile_cmd import report_text
 from local.environment import LocalEnvironment, OrderLineSpec
 from local.provision import alerts_sent
 from shared.adapters.aws.queue import SqsQueue
@@ -29,6 +32,7 @@ from shared.adapters.cin7.webhook import FULFILMENT_EVENTS, ensure_webhook, webh
 from shared.config import Team, load_config
 from shared.domain.stock import sellable, units_of
 from shared.errors import ConfigError
+from shared.flows.reconcile import IN_FLIGHT, ReconcileFlow
 from shared.flows.release import map_customer, release_order
 from shared.flows.stock import AVAILABILITY_EVENT, StockRules, availability
 from shared.observability import logger
@@ -842,15 +846,17 @@ def main(argv: list[str]) -> int:
             print(f"  {'ok  ' if out.ok else 'FAIL'} {scenario.title}", flush=True)
             rows.append(out)
         print(render(env, rows))
-        print(operations_report(env))
+        report, reconciled = operations_report(env)
+        print(report)
         if args.audit is not None:
             audited = max(audited, _audit(env, args.audit))
-    return 0 if all(r.ok for r in rows) and audited == 0 else 1
+    return 0 if all(r.ok for r in rows) and reconciled and audited == 0 else 1
 
 
-def operations_report(env: LocalEnvironment) -> str:
+def operations_report(env: LocalEnvironment) -> tuple[str, bool]:
     """What the owners would have heard: the open exceptions by owner team and every alert published to the
-    owner topics (each exception's first opening; the embedded SNS delivers them to inbox queues)."""
+    owner topics (each exception's first opening; the embedded SNS delivers them to inbox queues), and the
+    reconciliation; True if it found every order accounted for (no orphan, no ghost sale)."""
     store = env.state()
     lines = ["", "open exceptions by owner:"]
     by_owner: dict[str, list[dict[str, Any]]] = {}
@@ -864,7 +870,38 @@ def operations_report(env: LocalEnvironment) -> str:
     lines += ["", f"alerts sent to the owner topics ({len(sent)}, one per exception opened):"]
     for alert in sent:
         lines.append(f"  {alert['team']:<17} {alert['subject']}")
-    return "\n".join(lines)
+    result, text = reconciliation(env)
+    lines += ["", *text]
+    return "\n".join(lines), not result["orphaned"] and not result["ghosts"]
+
+
+class _Later:
+    """A clock `minutes` ahead: the hourly reconciliation leaves the last 15 minutes to the flows still at work,
+    so the demo's orders (all placed minutes ago) are reconciled as the next run will see them."""
+
+    def __init__(self, minutes: float) -> None:
+        self.minutes = minutes
+
+    def now(self) -> Any:
+        return SystemClock().now() + timedelta(minutes=self.minutes)
+
+
+def reconciliation(env: LocalEnvironment) -> tuple[dict[str, Any], list[str]]:
+    """Every order of the demo is synced, held with an open exception or filtered with a reason: the
+    reconciliation's verdict (shared/flows/reconcile.py), its orphans re-enqueued if any."""
+    later = _Later(IN_FLIGHT.total_seconds() / 60 + 1)
+    # run here, not in the runtime: its metrics stay quiet like the functions' (POWERTOOLS_METRICS_DISABLED)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    with env.oro_client() as oro, env.cin7_client() as cin7:
+        flow = ReconcileFlow(
+            env.config, env.state(), SqsQueue(env.env[queue("orders").env_var]), later, erp=cin7, oro=oro
+        )
+        result = flow.orders().as_dict()
+    env.wait_until_settled(60)
+    return result, [
+        f"reconciliation (as the hourly run sees these orders {later.minutes:.0f} minutes from now):",
+        *("  " + line for line in report_text({"orders": result}).splitlines()),
+    ]
 
 
 def _audit(env: LocalEnvironment, out: str) -> int:

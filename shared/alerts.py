@@ -19,12 +19,11 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import Team
 from shared.domain.exceptions_catalogue import exception_type, resolve_command
-from shared.observability import NAMESPACE, SERVICE, logger
+from shared.observability import count_once, logger
 
 EXCEPTION_OPENED = "ExceptionOpened"  # metric, dimensions service/code/owner: one per first opening
 SUBJECT_MAX = 100  # SNS Subject limit
@@ -113,14 +112,7 @@ class OwnerAlerts:
         subject, body = exception_message(view)
         sent = self.publish(etype.owner, subject, body, {"kind": "exception", "code": etype.code})
         if sent:
-            with single_metric(
-                name=EXCEPTION_OPENED,
-                unit=MetricUnit.Count,
-                value=1,
-                namespace=NAMESPACE,
-                default_dimensions={"service": SERVICE, "code": etype.code, "owner": etype.owner.value},
-            ):
-                pass
+            count_once(EXCEPTION_OPENED, {"code": etype.code, "owner": etype.owner.value})
         return sent
 
     def digest(self, team: Team, subject: str, body: str, now: datetime) -> bool:

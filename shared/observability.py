@@ -8,6 +8,7 @@ through `mask_personal` before it is logged.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -108,7 +109,10 @@ ORDER_LATENCY = "OrderLatencySeconds"  # order_sync: intake to the synced sale (
 
 def count_once(name: str, dimensions: dict[str, str], value: float = 1) -> None:
     """One data point of `name` published at once under `service` + `dimensions` (see
-    `count_credentials_rejected` for why not the invocation's metric set)."""
+    `count_credentials_rejected` for why not the invocation's metric set). Silent with
+    POWERTOOLS_METRICS_DISABLED, as the invocation's metrics are (single_metric does not look at it)."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() in ("1", "true"):
+        return
     with single_metric(
         name=name,
         unit=MetricUnit.Count,
