@@ -71,6 +71,18 @@ def report_text(results: dict[str, dict[str, Any]]) -> str:
         lines.append(
             f"TOTAL_MISMATCH order:{m['order_id']}  Oro {m['oro']} vs Cin7 {m['erp']} (sale {m['sale_id']})"
         )
+    drift = results.get("drift")
+    if drift is None:
+        lines += ["", "drift: not counted yet (daily, in schedules.reconcile_drift_hour_utc)"]
+    else:
+        lines += [
+            "",
+            f"drift counted {when(drift['at'])} UTC: stock {drift['stock_drift']} of {drift['stock_levels']} "
+            f"levels set in Oro; prices {drift['price_drift']} of {drift['prices_compared']} tier prices sent "
+            f"to Cin7 ({drift['erp_calls']} ERP calls)",
+            *(f"  stock  {e}" for e in drift["stock_examples"]),
+            *(f"  price  {e}" for e in drift["price_examples"]),
+        ]
     return "\n".join(lines)
 
 

@@ -445,6 +445,7 @@ class Schedules(_Strict):
     fulfilment_poll: str = "rate(10 minutes)"
     fulfilment_poll_overlap_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
     reconcile: str = "rate(1 hour)"
+    reconcile_drift_hour_utc: int = Field(default=3, ge=0, le=23)  # the run of this hour also counts drift
     exception_digest: str = "rate(1 hour)"  # metrics hourly; the digest itself once a day (`alerts`)
 
     @field_validator(

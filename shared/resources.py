@@ -342,12 +342,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
     FunctionSpec(
         name="reconcile_run",
-        description="Runs one reconciliation step: orphaned orders re-enqueued, ghost sales, total mismatches.",
+        description="Runs one reconciliation step: orphans re-enqueued, ghost sales, total mismatches, drift.",
         timeout_seconds=300,
         # Orders' state and the open exceptions (Query), exceptions opened and closed, the result kept;
-        # re-enqueueing goes through intake (PutItem, UpdateItem).
+        # re-enqueueing goes through intake (PutItem, UpdateItem); the drift reads the stock and price
+        # records (BatchGetItem).
         table_access=(
-            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "Query")),
+            TableAccess("state", ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem")),
             TableAccess("rate_budget", ("GetItem", "UpdateItem")),
         ),
         # Its own deferred steps, and the orphaned orders enqueued again.

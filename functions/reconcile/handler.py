@@ -1,5 +1,6 @@
-"""Scheduled (`schedules.reconcile`, default hourly): queue the reconciliation of the orders of the window
-(shared/flows/reconcile.py); `reconcile_run` does it within the ERP budget. No ERP or Oro call here."""
+"""Scheduled (`schedules.reconcile`, default hourly): queue the reconciliation of the orders of the window, and
+once a day the stock and price drift (shared/flows/reconcile.py); `reconcile_run` does it within the ERP
+budget. No ERP or Oro call here."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from shared.runtime import Runtime
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_dimension(name="flow", value="reconcile")
     heartbeat("reconcile")  # a schedule that stops firing alarms (shared/alarms.py)
-    result = {"queued": start_reconcile(Runtime.get().reconcile_queue)}
+    rt = Runtime.get()
+    queued = start_reconcile(rt.reconcile_queue, rt.clock.now(), rt.config.schedules.reconcile_drift_hour_utc)
+    result = {"queued": queued}
     logger.info("reconciliation queued", extra=result)
     return result

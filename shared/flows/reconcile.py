@@ -14,6 +14,11 @@
   (compared where Oro taxed the order; an untaxed Oro total has no tax-inclusive figure to compare). Each closes on
   the run that finds it resolved. The ERP cost of a run is its `saleList` pages, whatever the orders.
 
+- `drift` (daily, in `schedules.reconcile_drift_hour_utc`): the stock levels this service last set in Oro
+  against Oro's levels now (Oro reads only), and the tier prices Cin7 last accepted from an Oro → Cin7 price
+  list against Cin7's tiers now (one `product` page per 1000 products), counted as drift with examples. No
+  exception: the next stock or price run sets them again; a count that stays up means someone edits by hand.
+
 The result is kept in the state table (`orosync reconcile --report`) and published as metrics.
 """
 
@@ -30,12 +35,13 @@ from shared.adapters.aws.state import OrderState, StateStore
 from shared.adapters.cin7.client import Cin7Client
 from shared.adapters.cin7.models import Cin7SaleListRow
 from shared.adapters.orocommerce.client import OroClient
+from shared.adapters.orocommerce.inventory import OroInventory
 from shared.adapters.orocommerce.models import OroOrder
-from shared.config import Config, OrderAction
+from shared.config import Config, OrderAction, PriceDirection
 from shared.domain.gating import gate
 from shared.domain.orders import StorefrontOrder
 from shared.flows.intake import enqueue_order_version
-from shared.flows.reconcile_schedule import ORDERS
+from shared.flows.reconcile_schedule import DRIFT, ORDERS
 from shared.observability import count_once
 from shared.ports import Clock, WorkQueue
 
@@ -79,6 +85,25 @@ class OrdersResult:
     totals_compared: int = 0
     totals_untaxed: int = 0  # bound sales whose Oro order carries no tax: not comparable from saleList
     closed: int = 0  # this flow's exceptions found resolved
+    erp_calls: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DRIFT_EXAMPLES = 20  # drifting levels and prices named in the report (the counts are complete)
+
+
+@dataclass
+class DriftResult:
+    kind: str
+    at: str
+    stock_levels: int = 0  # unit levels this service set in Oro, compared
+    stock_drift: int = 0  # ... that Oro no longer shows as set
+    stock_examples: list[str] = field(default_factory=list)
+    prices_compared: int = 0  # tier prices Cin7 accepted from this service, compared
+    price_drift: int = 0  # ... that Cin7 no longer holds
+    price_examples: list[str] = field(default_factory=list)
     erp_calls: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -146,7 +171,59 @@ class ReconcileFlow:
     def handle(self, work: ReconcileWork) -> dict[str, Any]:
         if work.kind == ORDERS:
             return self.orders().as_dict()
+        if work.kind == DRIFT:
+            return self.drift().as_dict()
         raise ValueError(f"reconcile: unknown step kind {work.kind!r}")
+
+    # ------------------------------------------------------------------------------------- drift (daily)
+
+    def drift(self) -> DriftResult:
+        """What the flows last wrote against what the other side holds now, counted (no exception: the next
+        stock or price run corrects it; a count that stays up says someone edits by hand or a run fails)."""
+        now = self.clock.now()
+        result = DriftResult(DRIFT, _z(now))
+        calls_before = self.erp.calls
+        skus = sorted(self.config.units)
+        records = self.store.stock_records(skus)
+        pushed = {sku: r.pushed for sku, r in records.items() if r.pushed}
+        levels = OroInventory(self.oro).products(sorted(pushed)) if pushed else {}
+        for sku, units in sorted(pushed.items()):
+            shown = levels.get(sku)
+            for unit, quantity in sorted(units.items()):
+                level = shown.levels.get(unit) if shown else None
+                result.stock_levels += 1
+                if level is None or level.quantity != quantity:
+                    result.stock_drift += 1
+                    if len(result.stock_examples) < DRIFT_EXAMPLES:
+                        got = "missing" if level is None else str(level.quantity)
+                        result.stock_examples.append(f"{sku} {unit}: pushed {quantity}, Oro {got}")
+        tiers = [
+            m for m in self.config.price_lists if m.direction is PriceDirection.ORO_TO_ERP and m.erp_tier
+        ]
+        if tiers:
+            erp_skus = sorted({u.erp_sku for units in self.config.units.values() for u in units.values()})
+            accepted = {m.target: self.store.price_records(m.target, erp_skus) for m in tiers}
+            for product in self.erp.iter_products():
+                for mapping in tiers:
+                    last = accepted[mapping.target].get(product.SKU or "")
+                    if last is None:
+                        continue
+                    result.prices_compared += 1
+                    now_price = product.price_for_tier(mapping.erp_tier or "")
+                    if now_price is None or now_price != last:
+                        result.price_drift += 1
+                        if len(result.price_examples) < DRIFT_EXAMPLES:
+                            result.price_examples.append(
+                                f"{product.SKU} tier {mapping.erp_tier}: sent {last}, Cin7 {now_price}"
+                            )
+        result.erp_calls = self.erp.calls - calls_before
+        self.store.put_reconcile_result(DRIFT, result.as_dict())
+        for name, value in (
+            ("ReconcileStockDrift", result.stock_drift),
+            ("ReconcilePriceDrift", result.price_drift),
+        ):
+            count_once(name, {"flow": "reconcile"}, value)
+        return result
 
     def orders(self) -> OrdersResult:
         now = self.clock.now()

@@ -162,3 +162,43 @@ def test_the_report_prints_the_last_run(world, capsys):
     code = main(["reconcile", "--report", "--json", *where])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["orders"]["ghosts"] == last["ghosts"]
+
+
+def drift(world: OrderWorld) -> dict[str, Any]:
+    """The daily drift step as reconcile_run works it (the back office's Cin7 client: its calls are counted on
+    the result), on the service's state."""
+    from shared.adapters.aws.queue import SqsQueue
+    from shared.flows.reconcile import ReconcileFlow
+    from shared.resources import queue
+    from shared.runtime import SystemClock
+
+    orders = SqsQueue(world.env.env[queue("orders").env_var])
+    flow = ReconcileFlow(world.env.config, world.state, orders, SystemClock(), erp=world.cin7, oro=world.oro)
+    return flow.drift().as_dict()
+
+
+def test_stock_and_prices_changed_by_hand_after_the_runs_are_counted_as_drift(world):
+    from decimal import Decimal
+
+    from shared.adapters.orocommerce.inventory import OroInventory
+
+    assert world.env.runtime is not None
+    for schedule in ("stock_sync", "price_sync"):  # what the service last set on each side
+        world.env.runtime.fire(schedule)
+        world.settle(60)
+    clean = drift(world)
+    assert clean["stock_drift"] == 0 and clean["stock_levels"] > 0
+    assert clean["price_drift"] == 0 and clean["prices_compared"] > 0
+    assert clean["erp_calls"] == 1  # one product page for the demo catalogue
+
+    level = OroInventory(world.oro).products(["WID-100"])["WID-100"].levels["each"]
+    world.oro.update_inventory_level(level.level_id, level.quantity + 7)  # a person edits Oro's level
+    product = next(world.cin7.iter_products(sku="GAD-200"))
+    world.cin7.update_product(product.ID, {"PriceTiers": {"Contract": Decimal("9.99")}})  # and Cin7's tier
+
+    found = drift(world)
+    assert (found["stock_drift"], found["price_drift"]) == (1, 1)
+    assert found["stock_examples"] == [f"WID-100 each: pushed {level.quantity}, Oro {level.quantity + 7}"]
+    assert found["price_examples"][0].startswith("GAD-200 tier Contract: sent ")
+    assert found["price_examples"][0].endswith("Cin7 9.99")
+    assert world.state.reconcile_results()["drift"]["stock_drift"] == 1
