@@ -62,7 +62,7 @@ class Runtime:
         alerts = self.alerts
         return StateStore(
             on_exception_opened=alerts.exception_opened if alerts else None,
-            alerts_per_hour=self.config.alerts.per_hour_per_team,
+            alerts_per_hour=lambda: self.config.alerts.per_hour_per_team,  # read only when an alert is due
         )
 
     @cached_property

@@ -164,7 +164,7 @@ class StateStore:
         *,
         dynamodb: Any = None,
         on_exception_opened: Callable[[dict[str, Any]], bool] | None = None,
-        alerts_per_hour: int = 20,
+        alerts_per_hour: int | Callable[[], int] = 20,
     ) -> None:
         name = table_name or os.environ[table("state").env_var]
         self._table = (dynamodb or boto3.resource("dynamodb")).Table(name)
@@ -175,7 +175,8 @@ class StateStore:
         self.on_exception_opened = on_exception_opened
         # At most this many exception alerts per owner team and hour (a run that opens 1,000 SKU_DRIFT must not
         # send 1,000 e-mails): the last one allowed says so, the rest wait to be seen again or for the digest.
-        self.alerts_per_hour = alerts_per_hour
+        # A callable is asked only when an alert is due (the config's value: the store needs no config else).
+        self._alerts_per_hour = alerts_per_hour
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _call(self, fn: Any, **kwargs: Any) -> Any:
@@ -719,11 +720,12 @@ class StateStore:
         )["Attributes"]
         if self.on_exception_opened is None or "notified_at" in item:
             return
-        slot = self._alert_slot(etype.owner.value, now)
+        cap = self.alerts_per_hour
+        slot = self._alert_slot(etype.owner.value, now, cap)
         if slot is None:
             return  # the team's alerts for this hour are used up: tried again the next time it is seen
         view = self._exception_view(item)
-        if slot == self.alerts_per_hour:
+        if slot == cap:
             view["last_alert_this_hour"] = True
         if not self.on_exception_opened(view):
             return  # not told: tried again the next time it is seen
@@ -740,9 +742,13 @@ class StateStore:
             if not self._is_condition_failure(err):
                 raise
 
-    def _alert_slot(self, team: str, now: datetime) -> int | None:
-        """Take one of the team's alerts of this hour: its number (1..`alerts_per_hour`), or None if none is
-        left."""
+    @property
+    def alerts_per_hour(self) -> int:
+        cap = self._alerts_per_hour
+        return cap() if callable(cap) else cap
+
+    def _alert_slot(self, team: str, now: datetime, cap: int) -> int | None:
+        """Take one of the team's alerts of this hour: its number (1..`cap`), or None if none is left."""
         hour = now.strftime("%Y-%m-%dT%H")
         try:
             answer = self._call(
@@ -752,7 +758,7 @@ class StateStore:
                 ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
                 ExpressionAttributeValues={
                     ":one": Decimal(1),
-                    ":cap": Decimal(self.alerts_per_hour),
+                    ":cap": Decimal(cap),
                     ":exp": int(now.timestamp()) + 2 * 3600,
                 },
                 ReturnValues="UPDATED_NEW",
