@@ -369,7 +369,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    for order in getattr(args, "order", None) or []:
+        if not order.strip().isdigit():
+            p.error(f"--order must be an Oro order id (a positive integer), got {order!r}")
+    known = [q.key for q in QUEUES]
+    if not args.queue_key.startswith(("https://", "http://")) and args.queue_key not in known:
+        p.error(f"unknown queue {args.queue_key!r}: expected one of {', '.join(known)}, or a queue URL")
 
     def action() -> int:
         loc = open_location(args)

@@ -619,17 +619,6 @@ def _oro_shipping(env: LocalEnvironment, oro_id: str) -> tuple[list[str], str | 
     return numbers, status
 
 
-def _wait_for_cin7_webhooks(env: LocalEnvironment) -> None:
-    """Cin7 delivers a webhook about a retry unit after the change (a minute on the real service)."""
-    assert env.cin7 is not None
-    deadline = time.monotonic() + 60
-    while any(d["State"] == "pending" for d in env.cin7.webhook_deliveries()):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    env.wait_until_settled(60)
-
-
 def _sale_webhooks(env: LocalEnvironment, active: bool) -> list[str]:
     """Switch Cin7's sale webhooks off (as Cin7 does after six failed deliveries) or back on by hand."""
     changed = []
@@ -650,10 +639,10 @@ def shipment_by_webhook(env: LocalEnvironment, out: Outcome) -> None:
         out.actual = f"not synced ({state.status})"
         return
     env.ship_in_cin7(state.sale_id, {"WID-100": 12}, tracking="1Z-DEMO-0001", carrier="UPS")
-    _wait_for_cin7_webhooks(env)
+    env.wait_for_cin7_webhooks()
     first = _oro_shipping(env, oro_id)
     env.ship_in_cin7(state.sale_id, {"WID-100": 12}, tracking="1Z-DEMO-0002", carrier="UPS")
-    _wait_for_cin7_webhooks(env)
+    env.wait_for_cin7_webhooks()
     numbers, status = _oro_shipping(env, oro_id)
     describe(env, out, oro_id)
     out.actual = f"{first[1]} → {status}, {len(numbers)} tracking(s)"

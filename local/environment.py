@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -328,6 +329,18 @@ class LocalEnvironment:
             body = {"TaskID": task_id, "Status": "AUTHORISED", "Lines": [ship_line]}
             cin7.request("POST", "sale/fulfilment/ship", body=body)
         return str(task_id)
+
+    def wait_for_cin7_webhooks(self, timeout: float = 60.0) -> None:
+        """Until the Cin7 sandbox has no webhook delivery pending (its first try comes a retry unit, a second
+        here, after the change; a minute on the real service), then until the service has worked off what
+        they queued."""
+        assert self.cin7 is not None
+        deadline = time.monotonic() + timeout
+        while any(d["State"] == "pending" for d in self.cin7.webhook_deliveries()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Cin7 sandbox still has webhooks to deliver after {timeout} s")
+            time.sleep(0.1)
+        self.wait_until_settled(timeout)
 
     def wait_until_settled(self, timeout: float = 60.0) -> None:
         """Until Oro has delivered its webhooks and the runtime has no message left to work on."""

@@ -222,6 +222,12 @@ class Orders(_Strict):
     sub_orders: SubOrderSide = SubOrderSide.CHILDREN
     external_id_prefix: str = "oro:order:"
 
+    def order_id_of(self, external_id: str | None) -> str | None:
+        """The Oro order id an ExternalID this service gave a Cin7 sale carries; None for anyone else's."""
+        if not external_id or not external_id.startswith(self.external_id_prefix):
+            return None
+        return external_id.removeprefix(self.external_id_prefix) or None
+
     @field_validator("external_status_policy")
     @classmethod
     def _external_only_holds_back(cls, v: dict[str, OrderAction]) -> dict[str, OrderAction]:

@@ -263,13 +263,12 @@ def missing_orders(
 ) -> list[Gap]:
     """Orders created at or after `since` that the status policy sends to Cin7 and no live sale carries.
     `notes`: order id -> what the state table says (e.g. its hold reasons)."""
-    prefix = config.orders.external_id_prefix
     live: set[str] = set()
     voided: set[str] = set()
     for s in sales:
-        if not s.external_id.startswith(prefix):
-            continue
-        (voided if s.status == "VOIDED" else live).add(s.external_id[len(prefix) :])
+        order_id = config.orders.order_id_of(s.external_id)
+        if order_id is not None:
+            (voided if s.status == "VOIDED" else live).add(order_id)
     gaps = []
     for o in sorted(orders, key=lambda o: (o.created_at, o.id)):
         if o.created_at < since or o.id in live:

@@ -90,9 +90,18 @@ class Applied:
         return out
 
 
-def sale_fingerprint(status: Any, shipping: Any, invoice: Any, payment: Any, tracking: Any) -> str:
-    """What a sale's list row and the sale itself both say about its progress (`saleList` has no lines)."""
-    body = json.dumps([status, shipping, invoice, payment, tracking or ""])
+def sale_fingerprint(sale: Any) -> str:
+    """What a sale and its `saleList` row both say about its progress (the row has no lines): status, the
+    combined shipping, invoice and payment statuses and the tracking numbers."""
+    body = json.dumps(
+        [
+            sale.Status,
+            sale.CombinedShippingStatus,
+            sale.CombinedInvoiceStatus,
+            sale.CombinedPaymentStatus,
+            sale.CombinedTrackingNumbers or "",
+        ]
+    )
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
@@ -138,11 +147,8 @@ class FulfilmentFlow:
         return None
 
     def order_of(self, external_id: str | None) -> str | None:
-        prefix = self.config.orders.external_id_prefix
-        if not external_id or not external_id.startswith(prefix):
-            return None
-        order_id = external_id.removeprefix(prefix)
-        return order_id if order_id.isdigit() else None
+        order_id = self.config.orders.order_id_of(external_id)
+        return order_id if order_id and order_id.isdigit() else None
 
     def sale(self, work: FulfilmentWork) -> Applied:
         if work.source == "webhook":  # a change from now on queues another re-read
@@ -212,13 +218,7 @@ class FulfilmentFlow:
         return Applied("applied" if changes else "unchanged", order_id, changes=changes)
 
     def _save(self, order_id: str, record: dict[str, Any], sale: Any, now: datetime) -> None:
-        record["seen"] = sale_fingerprint(
-            sale.Status,
-            sale.CombinedShippingStatus,
-            sale.CombinedInvoiceStatus,
-            sale.CombinedPaymentStatus,
-            sale.CombinedTrackingNumbers,
-        )
+        record["seen"] = sale_fingerprint(sale)
         record["applied_at"] = now.isoformat()
         self.state.put_fulfilment_record(order_id, record)
 
@@ -307,14 +307,7 @@ class FulfilmentFlow:
             if state.sale_id != row.SaleID:
                 foreign += 1
                 continue
-            seen = sale_fingerprint(
-                row.Status,
-                row.CombinedShippingStatus,
-                row.CombinedInvoiceStatus,
-                row.CombinedPaymentStatus,
-                row.CombinedTrackingNumbers,
-            )
-            if self.state.fulfilment_record(order_id).get("seen") == seen:
+            if self.state.fulfilment_record(order_id).get("seen") == sale_fingerprint(row):
                 continue
             if row.Updated is not None and now - row.Updated > MISSED_AFTER:
                 missed.append(order_id)

@@ -166,7 +166,6 @@ class ReconcileFlow:
     ) -> None:
         self.config, self.store, self.orders_queue, self.clock = config, store, orders_queue, clock
         self.erp, self.oro = erp, oro
-        self.prefix = config.orders.external_id_prefix
 
     def handle(self, work: ReconcileWork) -> dict[str, Any]:
         if work.kind == ORDERS:
@@ -238,8 +237,9 @@ class ReconcileFlow:
         rows = list(self.erp.iter_sales_updated_since(since - CLOCK_SKEW, limit=self.erp.page_limit))
         result.sales, result.sale_pages = len(rows), _pages(len(rows), self.erp.page_limit)
         for row in rows:
-            if row.ExternalID and row.ExternalID.startswith(self.prefix) and row.Status != "VOIDED":
-                ours.append((row.ExternalID.removeprefix(self.prefix), row))
+            order_id = self.config.orders.order_id_of(row.ExternalID)
+            if order_id is not None and row.Status != "VOIDED":
+                ours.append((order_id, row))
         by_order: dict[str, list[Cin7SaleListRow]] = {}
         for order_id, row in ours:
             by_order.setdefault(order_id, []).append(row)

@@ -12,7 +12,6 @@ Brothers (held: no Cin7 customer), so missing in Cin7.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -79,12 +78,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
 def settle_both(world: OrderWorld) -> None:
     """Oro's webhooks, then Cin7's (a retry unit after the change: CLIP-900's product event), answered and
     the service idle: what the audit then sees in the sandboxes' counters is its own."""
-    assert world.env.cin7 is not None
     world.settle()
-    deadline = time.monotonic() + 60
-    while any(d["State"] == "pending" for d in world.env.cin7.webhook_deliveries()):
-        assert time.monotonic() < deadline, "Cin7 webhooks still pending after 60 s"
-        time.sleep(0.2)
+    world.env.wait_for_cin7_webhooks(60)
     world.settle()
 
 

@@ -92,8 +92,7 @@ def approved(world: OrderWorld, erp_id: str) -> bool:
 def quiet(world: OrderWorld) -> None:
     """Cin7 has delivered every webhook it owes (its first try comes a retry unit after the change) and the
     service has worked off what they queued."""
-    assert world.env.cin7 is not None
-    wait_for(lambda: not any(d["State"] == "pending" for d in world.env.cin7.webhook_deliveries()))
+    world.env.wait_for_cin7_webhooks(20)
     world.settle()
 
 

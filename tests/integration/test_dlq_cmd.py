@@ -281,3 +281,18 @@ def test_orosync_redrive_still_moves_the_whole_queue_and_is_recorded_too(shop, c
         "ops:ed",
         1,
     )
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["dlq", "list", "invoices"], "unknown queue 'invoices': expected one of orders"),
+        (["dlq", "redrive", "orders", "--order", "12; DROP", "--dry-run"], "--order must be an Oro order id"),
+        (["dlq", "redrive", "orders", "--order", "-4"], "--order must be an Oro order id"),
+    ],
+)
+def test_bad_arguments_are_named_before_any_queue_is_touched(argv, named, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--aws-endpoint", "http://127.0.0.1:1"])  # nothing listens there: never reached
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err

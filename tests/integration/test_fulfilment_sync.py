@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,17 +41,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, aws_server: EmbeddedAws) -> 
         yield w
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def quiet(world: OrderWorld) -> None:
     """Cin7 has delivered every webhook it owes and the service has worked off what they queued."""
-    assert world.env.cin7 is not None
-    wait_for(lambda: not any(d["State"] == "pending" for d in world.env.cin7.webhook_deliveries()))
+    world.env.wait_for_cin7_webhooks(20)
     world.settle()
 
 

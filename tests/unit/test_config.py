@@ -97,6 +97,25 @@ def test_example_config_is_valid():
             "erp_customer_id (customer-specific prices) needs direction oro_to_erp",
         ),
         (lambda d: d["price_lists"][0].update(oro_price_list_id=""), "price_lists.0.oro_price_list_id"),
+        # owners' alerts, fulfilment, the digest and the reconciliation (issues 12 and 13)
+        (lambda d: d.update(alerts={"digest_hour_utc": 24}), "alerts.digest_hour_utc"),
+        (lambda d: d.update(alerts={"per_hour_per_team": 0}), "alerts.per_hour_per_team"),
+        (lambda d: d.update(alerts={"held_order_max_hours": "a day"}), "alerts.held_order_max_hours"),
+        (lambda d: d.update(alerts={"digest": "daily"}), "alerts.digest"),
+        (
+            lambda d: d.update(fulfilment={"external_status": {"delivered": "closed"}}),
+            "fulfilment.external_status.delivered",
+        ),
+        (lambda d: d.update(fulfilment={"enabled": "sometimes"}), "fulfilment.enabled"),
+        (
+            lambda d: d["schedules"].update(exception_digest="every hour"),
+            "is not an EventBridge schedule",
+        ),
+        (lambda d: d["schedules"].update(reconcile_drift_hour_utc=-1), "schedules.reconcile_drift_hour_utc"),
+        (
+            lambda d: d["schedules"].update(fulfilment_poll_overlap_minutes=-5),
+            "schedules.fulfilment_poll_overlap_minutes",
+        ),
     ],
 )
 def test_bad_config_names_the_key_and_why_when_invalid(mutate, expected):
